@@ -4,7 +4,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p reports
-python -m pytest -p no:locust --junitxml=reports/test-results.xml "$@"
+python -m pytest --junitxml=reports/test-results.xml "$@"
 rc=$?
 if [ $rc -eq 5 ]; then
   echo "make test: error: pytest collected no test" >&2
