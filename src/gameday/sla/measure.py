@@ -1,0 +1,141 @@
+"""Measurements from a timeline: pure functions of the events, no I/O.
+
+The incident window opens at the first `fault_injected` and closes when the
+steady state was restored (the time it began to hold), or at the end of the
+record when it never was."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+from ..timeline.events import Event
+
+
+@dataclass(frozen=True)
+class Measurements:
+    """Figures measured from one drill's timeline. `None` means not measured
+    (e.g. no alert ever fired) and never counts as a pass."""
+
+    fault_at: float | None = None
+    detected_at: float | None = None
+    recovered_at: float | None = None
+    window_end: float | None = None
+    time_to_detect: float | None = None
+    time_to_recover: float | None = None
+    steps: dict[str, float] = field(default_factory=dict)
+    requests: int = 0
+    failures: int = 0
+    error_rate: float | None = None
+    p50_latency: float | None = None
+    p95_latency: float | None = None
+    p99_latency: float | None = None
+    lost_writes: int | None = None
+    training_steps_lost: int | None = None
+    detected_by: str | None = None
+
+    def get(self, metric: str) -> float | None:
+        if metric.startswith("step:"):
+            return self.steps.get(metric[5:])
+        return getattr(self, metric, None)
+
+    def as_dict(self) -> dict:
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "steps"}
+        out.update({f"step:{k}": v for k, v in self.steps.items()})
+        return out
+
+
+def percentile_from_hist(hist: dict[int, int], q: float) -> float | None:
+    """The q-quantile (0..1) of a histogram {value: count}, nearest-rank."""
+    total = sum(hist.values())
+    if total <= 0:
+        return None
+    rank = max(1, int(-(-q * total // 1)))  # ceil(q * total)
+    seen = 0
+    for value in sorted(hist):
+        seen += hist[value]
+        if seen >= rank:
+            return float(value)
+    return float(max(hist))
+
+
+def _merge_hists(samples: Sequence[Event]) -> dict[int, int]:
+    merged: dict[int, int] = {}
+    for s in samples:
+        for k, v in (s.get("hist") or {}).items():
+            merged[int(float(k))] = merged.get(int(float(k)), 0) + int(v)
+    return merged
+
+
+def training_steps_lost(steps: Sequence[int]) -> int:
+    """Progress lost: each time the observed step counter goes back, the
+    distance from the highest step reached to where it resumed."""
+    lost, high = 0, None
+    for s in steps:
+        if high is not None and s < high:
+            lost += high - s
+            high = s
+        high = s if high is None else max(high, s)
+    return lost
+
+
+def measure(events: Iterable[Event], expected_alert: str | None = None) -> Measurements:
+    events = sorted(events, key=lambda e: e.t)
+    if expected_alert is None:
+        started = next((e for e in events if e.kind == "drill_started"), None)
+        expected_alert = started.get("detection_alert") if started else None
+    fault = next((e for e in events if e.kind == "fault_injected"), None)
+    if fault is None:
+        return Measurements()
+    t0 = fault.t
+
+    alert = next((e for e in events if e.kind == "alert_firing" and e.t >= t0
+                  and (not expected_alert or e.get("alert") == expected_alert)), None)
+    restored = next((e for e in events if e.kind == "steady_state_restored" and e.t >= t0), None)
+    recovered_at = float(restored.get("since")) if restored else None
+    if recovered_at is not None:
+        recovered_at = max(recovered_at, t0)
+    end = recovered_at if recovered_at is not None else (events[-1].t if events else t0)
+
+    steps: dict[str, float] = {}
+    open_steps: dict[str, float] = {}
+    for e in events:
+        if e.kind == "step_started":
+            open_steps.setdefault(e.get("step"), e.t)
+        elif e.kind == "step_finished" and e.get("step") in open_steps and e.get("step") not in steps:
+            if e.get("ok", True):
+                steps[e.get("step")] = e.t - open_steps[e.get("step")]
+
+    # a sample stamped t covers the second (t-1, t]
+    window = [e for e in events if e.kind == "load_sample" and e.t > t0 and e.t - 1.0 < end]
+    requests = sum(int(e.get("requests", 0)) for e in window)
+    failures = sum(int(e.get("failures", 0)) for e in window)
+    hist = _merge_hists(window)
+    if hist:
+        p50, p95, p99 = (percentile_from_hist(hist, q) for q in (0.50, 0.95, 0.99))
+    elif window:
+        p50, p95, p99 = (max(float(e.get(k, 0.0)) for e in window) for k in ("p50_ms", "p95_ms", "p99_ms"))
+    else:
+        p50 = p95 = p99 = None
+
+    verified = [e for e in events if e.kind == "writes_verified"]
+    progress = [int(e.get("step")) for e in events if e.kind == "training_progress"]
+
+    def secs(ms: float | None) -> float | None:
+        return None if ms is None else ms / 1000.0
+
+    return Measurements(
+        fault_at=t0,
+        detected_at=alert.t if alert else None,
+        recovered_at=recovered_at,
+        window_end=end,
+        time_to_detect=(alert.t - t0) if alert else None,
+        time_to_recover=(recovered_at - t0) if recovered_at is not None else None,
+        steps=steps,
+        requests=requests,
+        failures=failures,
+        error_rate=(failures / requests) if requests else None,
+        p50_latency=secs(p50), p95_latency=secs(p95), p99_latency=secs(p99),
+        lost_writes=len(verified[-1].get("missing") or []) if verified else None,
+        training_steps_lost=training_steps_lost(progress) if progress else None,
+        detected_by=alert.get("alert") if alert else None,
+    )
