@@ -255,7 +255,7 @@ class Store:
                 return copy.deepcopy(old)
             result = self._commit(res, "MODIFIED", new, old)
             if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers") \
-                    and res.kind != "Pod":
+                    and res.kind != "Pod" and not _namespace_finalizers(res, new):
                 return self._commit(res, "DELETED", copy.deepcopy(new), new)
             return result
 
@@ -290,6 +290,15 @@ class Store:
                 else:
                     return obj
                 old = self._objects[res.key][(obj["metadata"].get("namespace", ""), name)]
+                return self._commit(res, "MODIFIED", obj, old)
+            if _namespace_finalizers(res, obj):
+                # A namespace is removed once its contents are (spec.finalizers
+                # emptied by whoever empties it): until then it is Terminating.
+                if obj["metadata"].get("deletionTimestamp"):
+                    return obj
+                obj["metadata"]["deletionTimestamp"] = now_iso()
+                obj.setdefault("status", {})["phase"] = "Terminating"
+                old = self._objects[res.key][("", name)]
                 return self._commit(res, "MODIFIED", obj, old)
             if obj["metadata"].get("finalizers"):
                 if not obj["metadata"].get("deletionTimestamp"):
@@ -344,6 +353,10 @@ class Store:
 
     def kinds(self) -> Iterable[str]:
         return list(self._objects)
+
+
+def _namespace_finalizers(res: Resource, obj: dict) -> bool:
+    return res.kind == "Namespace" and bool((obj.get("spec") or {}).get("finalizers"))
 
 
 def _spec_of(obj: dict) -> dict:
