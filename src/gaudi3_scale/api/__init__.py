@@ -1,0 +1,1 @@
+"""The platform API: jobs over HTTP, backed by PostgreSQL."""
