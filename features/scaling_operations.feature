@@ -1,0 +1,58 @@
+@runbook:scaling-operations
+Feature: Scaling Operations
+  Manual scaling of the API and the trainers, and the autoscaler's settings,
+  done with the runbook's kubectl commands while users keep working.
+
+  Background:
+    Given the platform is at steady state under a load of 4 users
+
+  @p1 @procedure:scale-api-service
+  Scenario: Scale the API up during high load and back
+    When the operator carries out "scale-api-up":
+      """
+      kubectl scale deployment gaudi3-scale-api --replicas=3 -n gaudi3-scale
+      """
+    Then deployment "gaudi3-scale-api" in namespace "gaudi3-scale" has 3 ready replicas within 90s
+    When the operator runs "kubectl get pods -l app.kubernetes.io/component=api -n gaudi3-scale"
+    Then the output shows "Running"
+    When the operator carries out "scale-api-back":
+      """
+      kubectl scale deployment gaudi3-scale-api --replicas=2 -n gaudi3-scale
+      """
+    Then deployment "gaudi3-scale-api" in namespace "gaudi3-scale" has 2 ready replicas within 90s
+    And the SLA is met:
+      | metric              | limit  |
+      | error_rate          | <= 1%  |
+      | step:scale-api-up   | <= 30s |
+
+  @hpu @procedure:scale-training-workers
+  Scenario: Scale the training workers for a batch and back
+    When the operator carries out "scale-trainers-up":
+      """
+      kubectl scale deployment gaudi3-scale-trainer --replicas=2 -n gaudi3-scale
+      kubectl get nodes -l gaudi.habana.ai/gaudi=true
+      """
+    Then deployment "gaudi3-scale-trainer" in namespace "gaudi3-scale" has 2 ready replicas within 120s
+    When the operator carries out "scale-trainers-back":
+      """
+      kubectl scale deployment gaudi3-scale-trainer --replicas=1 -n gaudi3-scale
+      """
+    Then deployment "gaudi3-scale-trainer" in namespace "gaudi3-scale" has 1 ready replicas within 90s
+    And the SLA is met:
+      | metric       | limit |
+      | error_rate   | <= 1% |
+
+  @procedure:update-hpa-settings
+  Scenario: Update the API autoscaler's threshold and limits
+    When the operator carries out "update-hpa":
+      """
+      kubectl patch hpa gaudi3-scale-api-hpa -n gaudi3-scale -p '{"spec":{"maxReplicas":15}}'
+      kubectl get hpa gaudi3-scale-api-hpa -n gaudi3-scale -o jsonpath={.spec.maxReplicas}
+      """
+    Then the output shows "15"
+    When the operator carries out "restore-hpa":
+      """
+      kubectl patch hpa gaudi3-scale-api-hpa -n gaudi3-scale -p '{"spec":{"maxReplicas":10}}'
+      """
+    And the operator runs "kubectl describe hpa gaudi3-scale-api-hpa -n gaudi3-scale"
+    Then the output shows "gaudi3-scale-api"

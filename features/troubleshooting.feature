@@ -1,0 +1,91 @@
+@runbook:troubleshooting-guide
+Feature: Troubleshooting Guide
+  The troubleshooting procedures, each started by the failure it diagnoses.
+
+  Background:
+    Given the platform is at steady state under a load of 4 users
+
+  @p1 @procedure:pod-stuck-in-pending
+  Scenario: API pods stuck in Pending on a cordoned node are rescheduled
+    Given "<node-name>" names a node
+    When the fault "drain-node" is injected
+    Then pods labelled "app.kubernetes.io/component=api" in namespace "gaudi3-scale" are Pending within 60s
+    Given "<pod-name>" names a pod labelled "app.kubernetes.io/component=api" in namespace "gaudi3-scale"
+    When the operator carries out "diagnose":
+      """
+      kubectl describe pod <pod-name> -n gaudi3-scale
+      kubectl get pods -o wide -n gaudi3-scale
+      """
+    Then the output shows "Pending"
+    When the operator carries out "reschedule":
+      """
+      kubectl uncordon <node-name>
+      kubectl delete pod <pod-name> -n gaudi3-scale
+      """
+    Then pods labelled "app.kubernetes.io/component=api" in namespace "gaudi3-scale" are Running within 90s
+    And the platform recovers within 120s
+    And the SLA is met:
+      | metric           | limit   |
+      | step:reschedule  | <= 30s  |
+      | time_to_recover  | <= 180s |
+
+  @p1 @slow @procedure:pod-crashloopbackoff
+  Scenario: A crash-looping API pod is diagnosed and its release undone
+    When the fault "failing-rollout" is injected
+    Then the alert "PodCrashLooping" fires within 90s
+    Given "<pod-name>" names a pod labelled "app.kubernetes.io/component=api" in namespace "gaudi3-scale"
+    When the operator carries out "diagnose":
+      """
+      kubectl logs <pod-name> -n gaudi3-scale --previous
+      kubectl describe pod <pod-name> -n gaudi3-scale
+      """
+    Then the output shows "CrashLoopBackOff"
+    When the operator carries out "undo-release":
+      """
+      kubectl rollout undo deployment/gaudi3-scale-api -n gaudi3-scale
+      """
+    Then the platform recovers within 120s
+    And the SLA is met:
+      | metric             | limit   |
+      | time_to_detect     | <= 90s  |
+      | time_to_recover    | <= 180s |
+      | error_rate         | <= 5%   |
+
+  @p0 @slow @procedure:service-not-accessible
+  Scenario: The database is cut off by a network policy and reopened
+    When the fault "cut-off-database" is injected
+    Then the alert "DatabaseDown" fires within 60s
+    When the operator carries out "diagnose":
+      """
+      kubectl get endpoints -n database
+      kubectl describe service postgres -n database
+      kubectl describe networkpolicy -n database
+      """
+    Then the output shows "gameday-cut-off-database"
+    When the operator carries out "remove-policy":
+      """
+      kubectl delete networkpolicy gameday-cut-off-database -n database
+      """
+    Then the platform recovers within 90s
+    And the SLA is met:
+      | metric          | limit   |
+      | time_to_detect  | <= 60s  |
+      | time_to_recover | <= 150s |
+
+  @procedure:high-memory-usage
+  Scenario: High memory use is found and the deployment restarted
+    When the operator carries out "find-memory-use":
+      """
+      kubectl top pods -n gaudi3-scale --sort-by=memory
+      """
+    Then the output shows "gaudi3-scale-api"
+    When the operator carries out "restart":
+      """
+      kubectl rollout restart deployment/gaudi3-scale-api -n gaudi3-scale
+      kubectl rollout status deployment/gaudi3-scale-api -n gaudi3-scale --timeout=120s
+      """
+    Then deployment "gaudi3-scale-api" in namespace "gaudi3-scale" has 2 ready replicas within 90s
+    And the SLA is met:
+      | metric        | limit   |
+      | error_rate    | <= 2%   |
+      | step:restart  | <= 120s |

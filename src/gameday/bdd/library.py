@@ -1,0 +1,361 @@
+"""The step library: what each step of `steps/` does, one method per step.
+
+A `ScenarioRun` is one scenario against one target: it owns the scenario's
+drill (created when the first step needs it), the placeholders the scenario
+bound, the last command output and HTTP answer, and the snapshot that puts
+back what operator steps changed. Steps stay thin: a phrase, its
+parameters, one call here."""
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .. import sla as sla_maths
+from ..errors import UserError
+from ..target import Target
+from . import commands, sla_table, snapshot
+
+PLATFORM_NAMESPACES = ("gaudi3-scale", "database", "monitoring")
+COMMAND_TIMEOUT_S = 180.0
+POLL_S = 0.5
+
+
+class StepFailed(AssertionError):
+    """A step's expectation did not hold; the message is what the report shows."""
+
+
+@dataclass
+class CommandResult:
+    argv: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class HttpAnswer:
+    method: str
+    url: str
+    status: int
+    body: str
+
+
+@dataclass
+class Binding:
+    """A runbook placeholder bound to a kind of object, resolved when a
+    command uses it (a pod named before a fault is gone after it)."""
+    kind: str                       # pod, job, node
+    selector: str = ""
+    namespace: str = ""
+
+
+def wait_until(check: Callable[[], Any], within: float, poll: float = POLL_S) -> Any:
+    """Poll `check` until it returns something truthy or `within` seconds
+    pass; returns the last value (falsy on timeout)."""
+    deadline = time.monotonic() + within
+    while True:
+        value = check()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
+
+
+def slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "scenario"
+
+
+@dataclass
+class ScenarioRun:
+    target: Target
+    name: str
+    reports_dir: Path
+    file: str = "feature"
+    slas: list[sla_maths.Sla] = field(default_factory=list)     # the scenario's SLA table, known up front
+    drill_factory: Callable[..., Any] | None = None
+    settle_s: float = 3.0
+    bindings: dict[str, Binding] = field(default_factory=dict)
+    last_output: CommandResult | None = None
+    last_answer: HttpAnswer | None = None
+    verdict: Any = None
+    restored: list[str] = field(default_factory=list)
+    where: str = ""                  # file:line of the step running now (set by the plugin)
+    table_lines: tuple[int, ...] = ()  # line of each row of that step's table
+    _drill: Any = None
+    _snapshot: snapshot.Snapshot | None = None
+
+    # --- step arguments ------------------------------------------------------
+    def slas_from_table(self, table) -> list[sla_maths.Sla]:
+        file, _, line = self.where.rpartition(":")
+        return sla_table.parse_table(table or [], file or self.file, int(line or 0), self.table_lines)
+
+    def params_from_table(self, table) -> dict[str, Any]:
+        """| parameter | value | -> kwargs; numbers become numbers."""
+        if not table:
+            return {}
+        rows = [list(map(str, r)) for r in table]
+        if [c.strip().lower() for c in rows[0]] != ["parameter", "value"] or any(len(r) != 2 for r in rows):
+            raise UserError(f"{self.where or self.file}: a fault's parameters are a table | parameter | value | "
+                            f"with one row per parameter")
+        out: dict[str, Any] = {}
+        for key, value in rows[1:]:
+            value = value.strip()
+            for conv in (int, float):
+                try:
+                    out[key.strip()] = conv(value)
+                    break
+                except ValueError:
+                    continue
+            else:
+                out[key.strip()] = {"true": True, "false": False}.get(value.lower(), value)
+        return out
+
+    # --- the drill -----------------------------------------------------------
+    @property
+    def drill(self):
+        if self._drill is None:
+            if self._snapshot is None:
+                self._snapshot = snapshot.take(self.target, PLATFORM_NAMESPACES)
+            factory = self.drill_factory
+            if factory is None:
+                from ..drill import Drill as factory
+            self.reports_dir.mkdir(parents=True, exist_ok=True)
+            self._drill = factory(self.target, slugify(self.name), self.reports_dir)
+        return self._drill
+
+    @property
+    def timeline_path(self) -> Path | None:
+        """The drill's timeline file, wherever the engine put it."""
+        d = self._drill
+        for attr in ("timeline_path", "timeline"):
+            value = getattr(d, attr, None) if d is not None else None
+            value = getattr(value, "path", value)
+            if isinstance(value, (str, Path)) and Path(value).exists():
+                return Path(value)
+        found = sorted(self.reports_dir.rglob("*.jsonl"), key=lambda p: p.stat().st_mtime)
+        return found[-1] if found else None
+
+    def close(self) -> None:
+        """Roll back faults (the drill), then put back what operator steps
+        changed. Always runs, also when the scenario failed."""
+        try:
+            if self._drill is not None:
+                self._drill.close()
+        finally:
+            if self._snapshot is not None:
+                self.restored = snapshot.restore(self.target, self._snapshot, PLATFORM_NAMESPACES)
+
+    # --- Given ---------------------------------------------------------------
+    def steady_state(self, users: int = 0) -> None:
+        if users > 0:
+            self.drill.start_load(users=users, spawn_rate=float(users))
+        self.drill.confirm_steady_state()
+
+    def bind(self, placeholder: str, kind: str, selector: str = "", namespace: str = "") -> None:
+        name = placeholder.strip().strip("<>")
+        if not commands.PLACEHOLDER.fullmatch(f"<{name}>"):
+            raise UserError(f"{self.where or self.file}: placeholder {placeholder!r} must look like <pod-name>")
+        if kind not in ("pod", "job", "node"):
+            raise UserError(f"{self.where or self.file}: placeholders name a pod, a job or a node, not {kind!r}")
+        self.bindings[name] = Binding(kind, selector, namespace)
+
+    def resolve(self, name: str) -> str:
+        b = self.bindings[name]
+        if b.kind == "node":
+            items = self._get_json(["get", "nodes"])
+            if not items:
+                raise StepFailed(f"<{name}>: the target has no nodes")
+            return items[0]["metadata"]["name"]
+        items = self._get_json(["get", f"{b.kind}s", "-n", b.namespace, "-l", b.selector])
+        items = [i for i in items if not i["metadata"].get("deletionTimestamp")]
+        if not items:
+            raise StepFailed(f"<{name}>: no {b.kind} labelled {b.selector} in namespace {b.namespace}")
+        # The one in trouble first: that is the one the runbook step is about.
+        def trouble(i: dict) -> tuple:
+            status = i.get("status", {})
+            if b.kind == "pod":
+                ready = all(c.get("ready") for c in status.get("containerStatuses") or [{}])
+                return (status.get("phase") == "Running" and ready, i["metadata"].get("creationTimestamp", ""))
+            return (not status.get("failed"), i["metadata"].get("creationTimestamp", ""))
+        return sorted(items, key=trouble)[0]["metadata"]["name"]
+
+    def _get_json(self, args: list[str]) -> list[dict]:
+        proc = self.target.kubectl([*args, "-o", "json"], timeout=60)
+        if proc.returncode != 0:
+            raise StepFailed(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()[:300]}")
+        return json.loads(proc.stdout).get("items", [])
+
+    # --- When ----------------------------------------------------------------
+    def inject(self, fault: str, params: dict[str, Any] | None = None) -> None:
+        self.drill.inject(fault, **(params or {}))
+
+    def run_command(self, line: str, where: str = "") -> CommandResult:
+        argv = commands.parse_command(line, where or self.where or self.file)
+        return self._run_argv(argv, where)
+
+    def _run_argv(self, argv: list[str], where: str) -> CommandResult:
+        filled = commands.fill(argv, {p: self.resolve(p) for p in commands.placeholders(argv) if p in self.bindings},
+                               where or self.where or self.file)
+        proc = self.target.kubectl(filled[1:], timeout=COMMAND_TIMEOUT_S)
+        self.last_output = CommandResult(filled, proc.returncode, proc.stdout, proc.stderr)
+        if proc.returncode != 0:
+            raise StepFailed(f"'{' '.join(filled)}' exited {proc.returncode}: "
+                             f"{(proc.stderr or proc.stdout).strip().splitlines()[-1:] or ['no output']}")
+        return self.last_output
+
+    def operator_runs(self, line: str, where: str = "") -> None:
+        argv = commands.parse_command(line, where or self.where or self.file)
+        with self.drill.step(slugify(line)):
+            self._run_argv(argv, where)
+
+    def carry_out(self, step_name: str, block: str, where: str = "") -> None:
+        """A runbook step: its command lines in order, timed as one step."""
+        lines = commands.split_block(block or "")
+        if not lines:
+            raise UserError(f"{where or self.where or self.file}: step {step_name!r} has no commands; put the runbook's "
+                            f"kubectl lines in a \"\"\" block under it")
+        argvs = [commands.parse_command(line, where or self.where or self.file) for line in lines]  # all checked before any runs
+        outputs = []
+        with self.drill.step(step_name):
+            for argv in argvs:
+                outputs.append(self._run_argv(argv, where))
+        # `Then the output shows` looks at everything the step printed.
+        self.last_output = CommandResult(argvs[-1], 0, "".join(o.stdout for o in outputs),
+                                         "".join(o.stderr for o in outputs))
+
+    def deploy_canary(self, deployment: str, namespace: str, replicas: int) -> None:
+        """The runbook's canary (`helm upgrade --set deployment.strategy=canary`)
+        as Kubernetes does it: a second Deployment from the stable one's pod
+        template, labelled version=canary, behind the same Service."""
+        with self.drill.step("deploy-canary"):
+            proc = self.target.kubectl(["get", "deployment", deployment, "-n", namespace, "-o", "json"], timeout=60)
+            if proc.returncode != 0:
+                raise StepFailed(f"deployment {namespace}/{deployment}: {proc.stderr.strip()[:300]}")
+            stable = json.loads(proc.stdout)
+            template = stable["spec"]["template"]
+            labels = {**template.get("metadata", {}).get("labels", {}), "version": "canary"}
+            selector = {**stable["spec"]["selector"].get("matchLabels", {}), "version": "canary"}
+            canary = {
+                "apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": f"{deployment}-canary", "namespace": namespace,
+                             "labels": {**stable["metadata"].get("labels", {}), "version": "canary"}},
+                "spec": {"replicas": replicas, "selector": {"matchLabels": selector},
+                         "template": {**template, "metadata": {**template.get("metadata", {}), "labels": labels}}},
+            }
+            proc = self.target.kubectl(["apply", "-f", "-"], timeout=60, input=json.dumps(canary))
+            if proc.returncode != 0:
+                raise StepFailed(f"canary of {namespace}/{deployment} not created: {proc.stderr.strip()[:300]}")
+
+    # --- Then ----------------------------------------------------------------
+    def expect_alert(self, alert: str, within: float) -> None:
+        took = self.drill.wait_for_alert(alert, within=within)
+        if took is None:
+            self._fail_with_slas(f"alert {alert} did not fire within {within:g}s of the fault")
+
+    def expect_recovered(self, within: float) -> None:
+        took = self.drill.wait_recovered(within=within, settle=self.settle_s)
+        if took is None:
+            self._fail_with_slas(f"the platform did not recover within {within:g}s")
+
+    def expect_output(self, text: str) -> None:
+        out = self.last_output
+        if out is None:
+            raise StepFailed(f"no command has run yet, so there is no output to show {text!r}")
+        if text not in out.stdout and text not in out.stderr:
+            shown = (out.stdout or out.stderr).strip()
+            raise StepFailed(f"the output of '{' '.join(out.argv)}' does not show {text!r}; it was: {shown[:400]!r}")
+
+    def expect_ready_replicas(self, deployment: str, namespace: str, replicas: int, within: float) -> None:
+        def ready() -> int | None:
+            proc = self.target.kubectl(["get", "deployment", deployment, "-n", namespace, "-o", "json"], timeout=30)
+            if proc.returncode != 0:
+                return None
+            status = json.loads(proc.stdout).get("status", {})
+            n = int(status.get("readyReplicas") or 0)
+            return n if n == replicas else None
+        if wait_until(ready, within) is None:
+            self._fail_with_slas(f"deployment {namespace}/{deployment} did not have {replicas} ready replicas within {within:g}s")
+
+    def expect_pods_phase(self, selector: str, namespace: str, phase: str, within: float) -> None:
+        def phases() -> list[str] | None:
+            proc = self.target.kubectl(["get", "pods", "-n", namespace, "-l", selector, "-o", "json"], timeout=30)
+            if proc.returncode != 0:
+                return None
+            items = [i for i in json.loads(proc.stdout).get("items", []) if not i["metadata"].get("deletionTimestamp")]
+            got = [i.get("status", {}).get("phase", "") for i in items]
+            return got if got and all(p == phase for p in got) else None
+        if wait_until(phases, within) is None:
+            self._fail_with_slas(f"pods labelled {selector} in {namespace} were not all {phase} within {within:g}s")
+
+    def expect_http(self, service: str, namespace: str, status: int, request: str, within: float = 0.0,
+                    body: str | None = None) -> None:
+        method, _, path = request.strip().partition(" ") if " " in request.strip() else ("GET", "", request.strip())
+        method = method.upper()
+        if not path.startswith("/"):
+            raise UserError(f"{self.where or self.file}: request {request!r} must be 'PATH' or 'METHOD PATH', e.g. 'POST /jobs'")
+        url = self.target.service_url(service, namespace) + path
+        data = None
+        if method in ("POST", "PUT", "PATCH"):
+            data = (body if body is not None else json.dumps(DEFAULT_JOB)).encode()
+
+        def ask() -> HttpAnswer | None:
+            answer = http_request(method, url, data)
+            self.last_answer = answer
+            return answer if answer.status == status else None
+        if wait_until(ask, within) is None:
+            got = self.last_answer
+            raise StepFailed(f"{method} {path} on {namespace}/{service} answered {got.status if got else 'nothing'}, "
+                             f"not {status}{f' within {within:g}s' if within else ''}: {(got.body if got else '')[:200]!r}")
+
+    def expect_answer_shows(self, text: str) -> None:
+        if self.last_answer is None:
+            raise StepFailed(f"no HTTP request was made yet, so there is no answer to show {text!r}")
+        if text not in self.last_answer.body:
+            raise StepFailed(f"the answer of {self.last_answer.method} {self.last_answer.url} does not show {text!r}")
+
+    def check_slas(self, slas: list[sla_maths.Sla]) -> None:
+        self.verdict = self.drill.judge(slas)
+        if not self.verdict.passed:
+            raise StepFailed(format_misses(self.verdict))
+
+    def _fail_with_slas(self, reason: str) -> None:
+        """A wait ran out: fail naming the SLAs of the scenario this misses,
+        with what was measured so far."""
+        if self.slas and self._drill is not None:
+            self.verdict = self.drill.judge(self.slas)
+            if not self.verdict.passed:
+                raise StepFailed(f"{reason}; {format_misses(self.verdict)}")
+        raise StepFailed(reason)
+
+
+DEFAULT_JOB = {"name": "gameday-drill-probe", "steps": 20}
+
+
+def http_request(method: str, url: str, data: bytes | None, timeout: float = 10.0) -> HttpAnswer:
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers={"Content-Type": "application/json"} if data is not None else {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return HttpAnswer(method, url, resp.status, resp.read(65536).decode("utf-8", "replace"))
+    except urllib.error.HTTPError as exc:
+        return HttpAnswer(method, url, exc.code, exc.read(65536).decode("utf-8", "replace"))
+    except (urllib.error.URLError, OSError) as exc:
+        return HttpAnswer(method, url, 0, f"{exc.__class__.__name__}: {exc}")
+
+
+def format_misses(verdict) -> str:
+    """`SLA missed: time_to_recover <= 120s (measured 143.20s)` for each miss."""
+    parts = []
+    if getattr(verdict, "not_run", None):
+        parts.append(f"the drill did not run: {verdict.not_run}")
+    if getattr(verdict, "aborted", None):
+        parts.append(f"the drill was aborted: {verdict.aborted}")
+    for r in verdict.failed:
+        measured = r.measured_text if r.measured is not None else f"none: {r.reason}" if r.reason else "none"
+        parts.append(f"SLA missed: {r.sla.text} (measured {measured})")
+    return "; ".join(parts) or "the verdict failed"

@@ -1,0 +1,97 @@
+"""What a scenario found, so that it leaves the platform as it found it.
+
+Faults are rolled back by the drill engine. Operator steps are not faults:
+a scenario that scales the API to 3 or patches a ConfigMap, then fails
+half-way, would leave the next scenario a different platform. The snapshot
+records the few things runbook commands change (replicas, ConfigMap data,
+Service selectors, HPA limits, node cordons, deployments the scenario
+created) and `restore` puts back what differs, with kubectl merge patches
+run as argument lists."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from ..target import Target
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    replicas: dict[tuple[str, str, str], int] = field(default_factory=dict)   # (kind, ns, name) -> replicas
+    configmaps: dict[tuple[str, str], dict] = field(default_factory=dict)
+    selectors: dict[tuple[str, str], dict] = field(default_factory=dict)
+    hpas: dict[tuple[str, str], tuple[int | None, int]] = field(default_factory=dict)
+    unschedulable: dict[str, bool] = field(default_factory=dict)
+
+
+def _items(target: Target, args: list[str]) -> list[dict]:
+    proc = target.kubectl(["get", *args, "-o", "json"], timeout=60)
+    if proc.returncode != 0:
+        return []  # a kind the target does not serve is simply not snapshotted
+    try:
+        return json.loads(proc.stdout).get("items", [])
+    except ValueError:
+        return []
+
+
+def take(target: Target, namespaces: tuple[str, ...]) -> Snapshot:
+    snap = Snapshot()
+    for ns in namespaces:
+        for kind in ("deployment", "statefulset"):
+            for o in _items(target, [kind, "-n", ns]):
+                snap.replicas[(kind, ns, o["metadata"]["name"])] = int(o.get("spec", {}).get("replicas", 1))
+        for o in _items(target, ["configmap", "-n", ns]):
+            snap.configmaps[(ns, o["metadata"]["name"])] = dict(o.get("data") or {})
+        for o in _items(target, ["service", "-n", ns]):
+            snap.selectors[(ns, o["metadata"]["name"])] = dict(o.get("spec", {}).get("selector") or {})
+        for o in _items(target, ["hpa", "-n", ns]):
+            spec = o.get("spec", {})
+            snap.hpas[(ns, o["metadata"]["name"])] = (spec.get("minReplicas"), int(spec.get("maxReplicas", 1)))
+    for o in _items(target, ["node"]):
+        snap.unschedulable[o["metadata"]["name"]] = bool(o.get("spec", {}).get("unschedulable"))
+    return snap
+
+
+def diff_patches(before: Snapshot, after: Snapshot) -> list[tuple[str, list[str]]]:
+    """(description, kubectl args) that take `after` back to `before`. Pure."""
+    out: list[tuple[str, list[str]]] = []
+    for (kind, ns, name), n in after.replicas.items():
+        if (kind, ns, name) not in before.replicas and kind == "deployment":
+            out.append((f"delete {kind} {ns}/{name} created by the scenario", ["delete", kind, name, "-n", ns, "--wait=false"]))
+    for key, n in before.replicas.items():
+        kind, ns, name = key
+        if key in after.replicas and after.replicas[key] != n:
+            out.append((f"{kind} {ns}/{name} replicas {after.replicas[key]} -> {n}",
+                        ["scale", kind, name, f"--replicas={n}", "-n", ns]))
+    for (ns, name), data in before.configmaps.items():
+        now = after.configmaps.get((ns, name))
+        if now is not None and now != data:
+            patch = {"data": {**{k: None for k in now if k not in data}, **data}}
+            out.append((f"configmap {ns}/{name} data restored",
+                        ["patch", "configmap", name, "-n", ns, "--type", "merge", "-p", json.dumps(patch)]))
+    for (ns, name), sel in before.selectors.items():
+        now = after.selectors.get((ns, name))
+        if now is not None and now != sel:
+            patch = {"spec": {"selector": {**{k: None for k in now if k not in sel}, **sel}}}
+            out.append((f"service {ns}/{name} selector restored",
+                        ["patch", "service", name, "-n", ns, "--type", "merge", "-p", json.dumps(patch)]))
+    for (ns, name), (lo, hi) in before.hpas.items():
+        now = after.hpas.get((ns, name))
+        if now is not None and now != (lo, hi):
+            spec = {"maxReplicas": hi, **({"minReplicas": lo} if lo is not None else {})}
+            out.append((f"hpa {ns}/{name} limits restored",
+                        ["patch", "hpa", name, "-n", ns, "--type", "merge", "-p", json.dumps({"spec": spec})]))
+    for node, cordoned in before.unschedulable.items():
+        if node in after.unschedulable and after.unschedulable[node] != cordoned:
+            out.append((f"node {node} {'cordoned' if cordoned else 'uncordoned'} again",
+                        ["cordon" if cordoned else "uncordon", node]))
+    return out
+
+
+def restore(target: Target, before: Snapshot, namespaces: tuple[str, ...]) -> list[str]:
+    """Put back what differs; returns what was done (for the report)."""
+    done = []
+    for what, args in diff_patches(before, take(target, namespaces)):
+        proc = target.kubectl(args, timeout=60)
+        done.append(what if proc.returncode == 0 else f"{what}: FAILED ({proc.stderr.strip()[:200]})")
+    return done

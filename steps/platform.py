@@ -1,0 +1,31 @@
+"""Given: the platform's state before anything breaks."""
+from pytest_bdd import given, parsers
+
+
+@given("the platform is at steady state")
+def platform_at_steady_state(gameday_run):
+    """Wait (bounded) until the drill's steady-state checks hold: the API
+    healthy and ready, no alert firing. No load is started."""
+    gameday_run.steady_state(users=0)
+
+
+@given(parsers.parse("the platform is at steady state under a load of {users:d} users"))
+def platform_at_steady_state_under_load(gameday_run, users):
+    """Start Locust with `users` users against the API (its own processes,
+    one sample a second on the timeline), then wait for the steady state."""
+    gameday_run.steady_state(users=users)
+
+
+@given(parsers.parse('"{placeholder}" names a {kind:w} labelled "{selector}" in namespace "{namespace}"'))
+def placeholder_names_object(gameday_run, placeholder, kind, selector, namespace):
+    """Bind a runbook placeholder such as <pod-name> to a pod or job with
+    these labels. It is resolved each time a command uses it, preferring the
+    one in trouble (not ready, failed), so it still names the right pod after
+    a fault replaced it."""
+    gameday_run.bind(placeholder, kind, selector, namespace)
+
+
+@given(parsers.parse('"{placeholder}" names a node'))
+def placeholder_names_node(gameday_run, placeholder):
+    """Bind a runbook placeholder such as <node-name> to a node of the target."""
+    gameday_run.bind(placeholder, "node")
