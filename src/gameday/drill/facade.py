@@ -1,27 +1,51 @@
-"""The Drill facade. Work in progress: signatures are the contract."""
+"""The Drill facade: what `gameday run` and the Gherkin steps use.
+
+One drill against one target: load, detection watchers, faults registered
+with their rollbacks, runbook steps, the timeline, and a verdict computed
+from the timeline alone. Every wait has a bound; `close()` always rolls back
+(also on SLA failure, exception, Ctrl-C and SIGTERM)."""
 from __future__ import annotations
 
 import contextlib
+import json
+import re
+import signal
+import threading
+import time
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
-from ..sla import Sla, Verdict
+from ..errors import TargetError, UserError
+from ..sla import Sla, Verdict, measure, parse_all, verdict
 from ..target import Target
+from ..timeline import Event, TimelineWriter, read
+from .safety import AbortCondition, AbortMonitor, DrillInterrupted, RollbackRegistry, SignalGuard, interrupt_experiment
+from .steady import API, Check, parse_checks
+from .watchers import AlertWatcher, HttpProbeWatcher, Signal, WorkloadWatcher
+
+POLL = 0.05  # how often a wait re-reads the watchers' state (they observe at 250 ms or finer)
 
 
 class SteadyStateNotMet(Exception):
     """The platform was not at steady state before the fault: the drill did not run."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 class DrillAborted(Exception):
     """An abort condition tripped (e.g. error rate over its bound for N seconds)."""
 
 
-class Drill:
-    """One drill against a target: load, watchers, faults with rollbacks, the
-    timeline, the verdict. Use as a context manager (close() always runs).
+def slugify(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "drill"
 
-        with Drill(target, "api-pod-kill", "reports") as d:
+
+class Drill:
+    """One drill against a target. Use as a context manager (close() always runs).
+
+        with Drill(target, "api-pod-kill", "reports", detection_alert="ApiDown") as d:
             d.start_load(users=10)
             d.confirm_steady_state()
             d.inject("kill-api-pod")
@@ -33,38 +57,311 @@ class Drill:
     """
 
     def __init__(self, target: Target, name: str, reports_dir: str | Path = "reports", *,
-                 detection_alert: str | None = None, live=None):
-        raise NotImplementedError
+                 detection_alert: str | None = None, steady_state: list | None = None,
+                 live: Callable[[Event], None] | None = None, abort: AbortCondition | None = None,
+                 experiment: str | None = None, slas: list[str] | None = None, handle_signals: bool = True):
+        self.target = target
+        self.name = name
+        self.slug = slugify(name)
+        self.reports_dir = Path(reports_dir)
+        self.reports_dir.mkdir(parents=True, exist_ok=True)
+        self.timeline_path = self.reports_dir / f"{self.slug}.timeline.jsonl"
+        self.timeline_path.unlink(missing_ok=True)
+        self.timeline = TimelineWriter(self.timeline_path)
+        if live:
+            self.timeline.add_listener(live)
+        self.acked_path = self.reports_dir / f"{self.slug}.acked-ids.txt"
+        self.acked_path.unlink(missing_ok=True)
+        self.configuration: dict[str, Any] = {**target.chaos_configuration(), "acked_ids_file": str(self.acked_path)}
+        self.detection_alert = detection_alert
+        self.checks: list[Check] = parse_checks(steady_state)
+        self.rollbacks = RollbackRegistry(self.timeline)
+        self.guard = SignalGuard().install() if handle_signals else None
+        self.abort_monitor = AbortMonitor(abort, self._on_abort)
+        self.aborted: str | None = None
+        self.experiment_running = False
+        self.fault_at: float | None = None
+        self.load = None
+        self.acked: list[str] = []
+        self._closed = False
+        self._workloads: WorkloadWatcher | None = None
+        self._probes: dict[str, HttpProbeWatcher] = {}
+        self._alerts: AlertWatcher | None = None
+        self._signals: dict[str, Signal] = {}
+        self._eval_lock = threading.Lock()
+        self._holding_since: float | None = None
+        self._failing: list[str] = []
+        self.timeline.emit("drill_started", drill=name, target=target.context,
+                           **({"experiment": experiment} if experiment else {}),
+                           **({"detection_alert": detection_alert} if detection_alert else {}),
+                           **({"slas": list(slas)} if slas else {}))
 
+    # --- context manager ----------------------------------------------------
+    def __enter__(self) -> "Drill":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        outcome = None
+        if exc_type is not None:
+            outcome = "interrupted" if issubclass(exc_type, KeyboardInterrupt) else "error"
+        self.close(outcome)
+
+    # --- watchers -----------------------------------------------------------
+    def start_watchers(self, timeout: float = 60.0) -> None:
+        """Start the watches and probes the steady state and detection read (idempotent)."""
+        if self._workloads is not None:
+            return
+        namespaces = sorted({c.ns for c in self.checks if c.kind in ("deployment", "statefulset")} | {API[1]})
+        self._workloads = WorkloadWatcher(self.target.api_client(), namespaces, self.timeline, self._evaluate)
+        self._workloads.start()
+        for c in self.checks:
+            if c.kind == "http" and c.label not in self._probes:
+                url = self.target.service_url(c.name, c.ns) + c.path
+                self._probes[c.label] = HttpProbeWatcher(c.label, url, self.timeline, c.expect, c.json,
+                                                         c.max_latency_ms, self._evaluate)
+        sources = {}
+        for kind, (svc, ns) in (("prometheus", ("prometheus", "monitoring")), ("alertmanager", ("alertmanager", "monitoring"))):
+            try:
+                sources[kind] = self.target.service_url(svc, ns)
+            except (TargetError, UserError):
+                continue
+        self._alerts = AlertWatcher(sources, self.timeline, self._evaluate) if sources else None
+        for w in [*self._probes.values(), *([self._alerts] if self._alerts else [])]:
+            w.start()
+        if not self._workloads.synced.wait(timeout):
+            raise TargetError(f"could not list and watch workloads on {self.target.context!r} within {timeout:.0f}s")
+        self._evaluate()
+
+    def _evaluate(self) -> None:
+        """Recompute the steady state from what the watchers hold; called by
+        them on every change, so `since` is the observation time."""
+        if self._workloads is None:
+            return
+        now = time.time()
+        with self._eval_lock:
+            sigs: list[Signal] = []
+            for c in self.checks:
+                if c.kind == "http":
+                    probe = self._probes.get(c.label)
+                    if probe is None or not probe.signal.seen:
+                        sigs.append(Signal(c.label, False, now, "not probed yet"))
+                        continue
+                    sigs.append(probe.signal)
+                    continue
+                sig = self._signals.setdefault(c.label, Signal(c.label))
+                if c.kind == "alert_not_firing":
+                    ok = not (self._alerts and self._alerts.is_firing(c.name))
+                    detail = f"alert {c.name} {'not firing' if ok else 'firing'}"
+                else:
+                    ok, detail = self._workloads.workload_ready(c.kind, c.ns, c.name)
+                sig.set(ok, now, detail)
+                sigs.append(sig)
+            failing = [s.detail or s.name for s in sigs if not s.ok]
+            self._failing = failing
+            self._holding_since = None if failing else max(s.since for s in sigs)
+
+    def steady_state(self) -> tuple[bool, float | None, list[str]]:
+        """(holds now, since when, what fails)."""
+        self._evaluate()
+        with self._eval_lock:
+            return self._holding_since is not None, self._holding_since, list(self._failing)
+
+    # --- load -------------------------------------------------------------
     def start_load(self, users: int = 10, spawn_rate: float | None = None, workers: int = 0,
-                   host: str | None = None) -> None:
+                   host: str | None = None, locustfile: str | None = None) -> None:
         """Start Locust (own processes) against the API service; one
         `load_sample` a second and `writes_acked` go to the timeline."""
+        from ..load import LoadRun
+        host = host or self.target.service_url(*API)
+        self.load = LoadRun(host, users=users, spawn_rate=spawn_rate, workers=workers, locustfile=locustfile,
+                            on_sample=self._on_sample, log_path=self.reports_dir / f"{self.slug}.locust.log")
+        try:
+            self.load.start()
+        except RuntimeError as exc:
+            raise TargetError(f"load could not start against {host}: {exc}")
+        self.load.wait_for_samples(2, timeout=60)
 
+    def _on_sample(self, sample) -> None:
+        self.timeline.emit("load_sample", t=sample.t, **sample.timeline_fields())
+        if sample.acked:
+            self.acked.extend(sample.acked)
+            self.timeline.emit("writes_acked", t=sample.t, ids=list(sample.acked))
+            with open(self.acked_path, "a") as f:
+                f.write("".join(f"{i}\n" for i in sample.acked))
+        self.abort_monitor.feed(sample.requests, sample.failures)
+
+    def _on_abort(self, reason: str) -> None:
+        self.aborted = reason
+        self.timeline.emit("abort", reason=reason)
+        if self.experiment_running and signal.getsignal(signal.SIGUSR1) not in (signal.SIG_DFL, signal.SIG_IGN, None):
+            interrupt_experiment()
+
+    def _check_abort(self) -> None:
+        if self.aborted:
+            raise DrillAborted(self.aborted)
+
+    # --- the drill ----------------------------------------------------------
     def confirm_steady_state(self, within: float = 120.0, settle: float = 2.0) -> None:
-        """Wait (bounded) until the steady-state checks hold for `settle`
-        seconds; raises SteadyStateNotMet with the reason otherwise."""
+        """Wait (bounded) until the steady state has held for `settle`
+        seconds; raises SteadyStateNotMet with what failed otherwise."""
+        self.start_watchers()
+        deadline = time.time() + within
+        while True:
+            holds, since, failing = self.steady_state()
+            now = time.time()
+            if holds and now - since >= settle:
+                self.timeline.emit("steady_state_met", phase="before",
+                                   detail=", ".join(c.label for c in self.checks))
+                return
+            if now >= deadline:
+                reason = "; ".join(failing) or f"did not hold for {settle:g}s"
+                self.timeline.emit("steady_state_failed", reason=reason, phase="before")
+                raise SteadyStateNotMet(reason)
+            self._check_abort()
+            time.sleep(POLL)
 
-    def inject(self, fault: str, **params) -> None:
-        """Inject a named fault (gameday.chaos.faults.FAULTS) and register its rollback."""
+    def mark_fault(self, fault: str, t: float | None = None, **params: Any) -> None:
+        """Record a fault injected by someone else (a Chaos Toolkit action)."""
+        t = time.time() if t is None else t
+        if self.fault_at is None:
+            self.fault_at = t
+        self.timeline.emit("fault_injected", t=t, fault=fault, params=_jsonable(params))
+
+    def register_rollback(self, fault: str, fn: Callable[[], Any]) -> None:
+        self.rollbacks.register(fault, fn)
+
+    def inject(self, fault: str, **params: Any) -> Any:
+        """Inject a named fault (gameday.chaos.faults.FAULTS) and register its
+        rollback first, so a fault that half-applies is still undone."""
+        from ..chaos.faults import FAULTS
+        if fault not in FAULTS:
+            raise UserError(f"unknown fault {fault!r}; known: {', '.join(sorted(FAULTS))}")
+        spec = FAULTS[fault]
+        self.start_watchers()
+        produced: dict[str, Any] = {}
+        if spec.rollback is not None:
+            self.rollbacks.register(fault, lambda: spec.rollback(configuration=self.configuration, **{**params, **produced}))
+        result = spec.action(configuration=self.configuration, **params)
+        if isinstance(result, dict):
+            produced.update(result)
+        self.mark_fault(fault, **params)
+        return result
+
+    def _alert_after_fault(self, name: str) -> Event | None:
+        start = self.fault_at or 0.0
+        return next((e for e in list(self.timeline.events)
+                     if e.kind == "alert_firing" and e.get("alert") == name and e.t >= start), None)
 
     def wait_for_alert(self, name: str, within: float) -> float | None:
-        """Seconds from the fault to `name` firing, or None if it did not within the bound."""
+        """Seconds from the fault to `name` firing, or None if it did not fire within the bound."""
+        self.start_watchers()
+        if self._alerts is None:
+            raise TargetError(f"no Prometheus or Alertmanager service reachable on {self.target.context!r}")
+        deadline = time.time() + within
+        while time.time() < deadline:
+            ev = self._alert_after_fault(name)
+            if ev is not None:
+                return ev.t - (self.fault_at or ev.t)
+            self._check_abort()
+            time.sleep(POLL)
+        ev = self._alert_after_fault(name)
+        return None if ev is None else ev.t - (self.fault_at or ev.t)
 
     @contextlib.contextmanager
-    def step(self, name: str) -> Iterator[None]:
+    def step(self, name: str, detail: str = "") -> Iterator[None]:
         """Record a runbook step's start and finish around the block."""
-        yield
+        self.timeline.emit("step_started", step=name, **({"detail": detail} if detail else {}))
+        try:
+            yield
+        except BaseException as exc:
+            self.timeline.emit("step_finished", step=name, ok=False, error=f"{exc.__class__.__name__}: {exc}"[:300])
+            raise
+        self.timeline.emit("step_finished", step=name, ok=True)
 
     def wait_recovered(self, within: float, settle: float = 3.0) -> float | None:
-        """Seconds from the fault until steady state held (for `settle`
-        seconds), or None if not within the bound."""
+        """Seconds from the fault until the steady state began to hold (and then
+        held for `settle` seconds), or None if not within the bound."""
+        self.start_watchers()
+        start = self.fault_at if self.fault_at is not None else time.time()
+        deadline = start + within + settle
+        while True:
+            holds, since, failing = self.steady_state()
+            now = time.time()
+            if holds:
+                since = max(since, start)
+                if now - since >= settle and since - start <= within:
+                    self.timeline.emit("steady_state_restored", since=since, settle_s=float(settle))
+                    return since - start
+            if now >= deadline:
+                self.timeline.emit("steady_state_failed", phase="after",
+                                   reason="; ".join(failing) or f"did not hold for {settle:g}s within {within:g}s")
+                return None
+            self._check_abort()
+            time.sleep(POLL)
+
+    def record_training_progress(self, step: int, pod: str = "") -> None:
+        self.timeline.emit("training_progress", step=int(step), **({"pod": pod} if pod else {}))
 
     def verify_writes(self) -> list[str]:
-        """Read back every acknowledged job id; returns the missing ones."""
+        """Read back every acknowledged job id; returns (and records) the missing ones."""
+        from ..chaos.integrity import missing_jobs
+        ids = list(dict.fromkeys(self.acked))
+        missing = missing_jobs(self.target.service_url(*API), ids) if ids else []
+        self.timeline.emit("writes_verified", checked=len(ids), missing=missing)
+        return missing
 
-    def judge(self, slas: list[str | Sla]) -> Verdict:
-        """The verdict from the timeline alone."""
+    def judge(self, slas: list[str | Sla], source: str = "SLA") -> Verdict:
+        """The verdict, from the timeline file alone."""
+        parsed = [s if isinstance(s, Sla) else parse_all([s], source)[0] for s in slas]
+        return judge_timeline(read(self.timeline_path), parsed, self.detection_alert)
 
-    def close(self) -> None:
-        """Roll back every fault (always), stop load and watchers, finish the timeline and reports."""
+    def stop_load(self) -> None:
+        if self.load is not None:
+            self.load.stop()
+
+    def close(self, outcome: str | None = None) -> list[str]:
+        """Roll back every fault (always), stop load and watchers, finish the
+        timeline. Returns the rollbacks that failed."""
+        if self._closed:
+            return self.rollbacks.failures
+        self._closed = True
+        if self.guard:
+            self.guard.shield()
+        try:
+            failed = self.rollbacks.run_all()
+            if self.load is not None:
+                self.load.stop()
+            for w in [*self._probes.values(), *([self._alerts] if self._alerts else []),
+                      *([self._workloads] if self._workloads else [])]:
+                w.stop()
+            if failed:
+                outcome = "rollback-failed"
+            elif outcome is None:
+                outcome = "aborted" if self.aborted else "finished"
+            if self.guard and self.guard.received and outcome == "finished":
+                outcome = "interrupted"
+            self.timeline.emit("drill_finished", outcome=outcome)
+            self.timeline.close()
+        finally:
+            if self.guard:
+                self.guard.restore()
+        return self.rollbacks.failures
+
+
+def judge_timeline(events: list[Event], slas: list[Sla], detection_alert: str | None = None) -> Verdict:
+    """Verdict of a recorded drill (pure): did it run, was it aborted, each SLA."""
+    fault = any(e.kind == "fault_injected" for e in events)
+    not_run = None
+    if not fault:
+        failed = next((e for e in events if e.kind == "steady_state_failed"), None)
+        not_run = f"steady state did not hold before the fault: {failed.get('reason')}" if failed else "no fault was injected"
+    abort = next((e for e in events if e.kind == "abort"), None)
+    return verdict(slas, measure(events, detection_alert), not_run=not_run, aborted=abort.get("reason") if abort else None)
+
+
+def _jsonable(params: dict) -> dict:
+    try:
+        json.dumps(params)
+        return dict(params)
+    except (TypeError, ValueError):
+        return {k: str(v) for k, v in params.items()}

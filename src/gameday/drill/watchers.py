@@ -1,0 +1,330 @@
+"""Detection watchers: background threads that turn what they see into
+timeline events and keep the state the steady-state checks read.
+
+- `WorkloadWatcher`: Kubernetes watches (not polling) on pods, deployments and
+  statefulsets of the namespaces a drill cares about;
+- `HttpProbeWatcher`: an HTTP health probe every 250 ms;
+- `AlertWatcher`: Prometheus and Alertmanager alert state every 250 ms.
+
+None needs the main thread (Chaos Toolkit owns it). Each check is a `Signal`:
+whether it holds now and since when, as observed (the time a watch event or
+probe answer arrived), so recovery is timed by observation, not by when
+someone asked."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Callable
+
+from ..timeline import TimelineWriter
+
+INTERVAL = 0.25
+
+
+@dataclass
+class Signal:
+    """One check's state: whether it holds and since when (observed)."""
+
+    name: str
+    ok: bool = False
+    since: float = 0.0
+    detail: str = ""
+    seen: bool = False
+
+    def set(self, ok: bool, t: float, detail: str = "") -> bool:
+        """Record an observation; True when it is worth an event (a
+        transition, or a first observation that fails)."""
+        self.detail = detail
+        if not self.seen:
+            self.seen, self.ok, self.since = True, ok, t
+            return not ok
+        if ok != self.ok:
+            self.ok, self.since = ok, t
+            return True
+        return False
+
+
+class _Thread:
+    def __init__(self) -> None:
+        self.stop_event = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._guarded, name=type(self).__name__, daemon=True)
+        self.thread.start()
+
+    def _guarded(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                self.run()
+            except Exception:  # the target blipped: retry, bounded by stop()
+                self.stop_event.wait(1.0)
+
+    def run(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self.thread:
+            self.thread.join(5)
+
+
+def _ready_condition(pod: dict) -> tuple[bool, str]:
+    for c in (pod.get("status") or {}).get("conditions") or []:
+        if c.get("type") == "Ready":
+            return c.get("status") == "True", c.get("lastTransitionTime") or ""
+    return False, ""
+
+
+def _labels_match(selector: dict, labels: dict) -> bool:
+    return all(labels.get(k) == v for k, v in (selector or {}).items())
+
+
+class WorkloadWatcher(_Thread):
+    """Watches pods, deployments and statefulsets in `namespaces`; writes
+    `pod_status` events; evaluates workload readiness signals."""
+
+    def __init__(self, api_client, namespaces: list[str], timeline: TimelineWriter | None,
+                 on_change: Callable[[], None] = lambda: None):
+        super().__init__()
+        self.api_client = api_client
+        self.namespaces = sorted(set(namespaces))
+        self.timeline = timeline
+        self.on_change = on_change
+        self.lock = threading.Lock()
+        self.objects: dict[tuple[str, str, str], dict] = {}  # (kind, ns, name) -> object
+        self._last_pod_state: dict[tuple[str, str], tuple] = {}
+        self.synced = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._synced_count = 0
+
+    def start(self) -> None:
+        from kubernetes import client
+        core, apps = client.CoreV1Api(self.api_client), client.AppsV1Api(self.api_client)
+        kinds = (("pod", core.list_namespaced_pod), ("deployment", apps.list_namespaced_deployment),
+                 ("statefulset", apps.list_namespaced_stateful_set))
+        self._expected = len(kinds) * len(self.namespaces)
+        for ns in self.namespaces:
+            for kind, fn in kinds:
+                t = threading.Thread(target=self._loop, args=(kind, fn, ns), name=f"watch-{kind}-{ns}", daemon=True)
+                t.start()
+                self._threads.append(t)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        for t in self._threads:
+            t.join(0.5)  # blocked in a watch read: it ends at its timeout (daemon)
+
+    def _loop(self, kind: str, list_fn, ns: str) -> None:
+        from kubernetes import watch
+        first = True
+        while not self.stop_event.is_set():
+            try:
+                resp = list_fn(ns, _preload_content=False, _request_timeout=15)
+                listing = json.loads(resp.data)
+                now = time.time()
+                with self.lock:
+                    for key in [k for k in self.objects if k[0] == kind and k[1] == ns]:
+                        del self.objects[key]
+                    for obj in listing.get("items") or []:
+                        self.objects[(kind, ns, obj["metadata"]["name"])] = obj
+                if kind == "pod":
+                    for obj in listing.get("items") or []:
+                        self._pod_event(obj, now, deleted=False)
+                if first:
+                    first = False
+                    with self.lock:
+                        self._synced_count += 1
+                        if self._synced_count >= self._expected:
+                            self.synced.set()
+                self.on_change()
+                w = watch.Watch()
+                for event in w.stream(list_fn, ns, resource_version=listing["metadata"].get("resourceVersion"),
+                                      timeout_seconds=30, deserialize=False, _request_timeout=45):
+                    if self.stop_event.is_set():
+                        w.stop()
+                        return
+                    now = time.time()
+                    obj, etype = event.get("object") or {}, event.get("type")
+                    if etype == "ERROR" or not isinstance(obj, dict) or "metadata" not in obj:
+                        break  # e.g. 410 Gone: re-list
+                    key = (kind, ns, obj["metadata"]["name"])
+                    with self.lock:
+                        if etype == "DELETED":
+                            self.objects.pop(key, None)
+                        else:
+                            self.objects[key] = obj
+                    if kind == "pod":
+                        self._pod_event(obj, now, deleted=etype == "DELETED")
+                    self.on_change()
+            except Exception:
+                self.stop_event.wait(0.5)
+
+    def _pod_event(self, pod: dict, t: float, deleted: bool) -> None:
+        meta, status = pod["metadata"], pod.get("status") or {}
+        ready, ready_since = _ready_condition(pod)
+        terminating = bool(meta.get("deletionTimestamp"))
+        restarts = sum(int(c.get("restartCount") or 0) for c in status.get("containerStatuses") or [])
+        reason = ""
+        started_at = ""
+        for c in status.get("containerStatuses") or []:
+            state = c.get("state") or {}
+            if "waiting" in state:
+                reason = (state["waiting"] or {}).get("reason") or reason
+            if "terminated" in state:
+                reason = (state["terminated"] or {}).get("reason") or reason
+            if "running" in state:
+                started_at = (state["running"] or {}).get("startedAt") or started_at
+        phase = status.get("phase") or "Pending"
+        if terminating:
+            reason = reason or "Terminating"
+        key = (meta.get("namespace", ""), meta["name"])
+        state = (phase, ready, terminating, deleted, restarts, reason)
+        if self._last_pod_state.get(key) == state:
+            return
+        self._last_pod_state[key] = state
+        if deleted:
+            self._last_pod_state.pop(key, None)
+        if self.timeline:
+            self.timeline.emit("pod_status", t=t, namespace=key[0], pod=key[1], phase=phase, ready=ready and not terminating,
+                               restarts=restarts, reason=reason, ready_since=ready_since, started_at=started_at,
+                               deleted=deleted or terminating)
+
+    # --- readiness, read from the watched objects ------------------------
+    def _pods(self, ns: str, selector: dict) -> list[dict]:
+        return [o for (k, n, _), o in self.objects.items()
+                if k == "pod" and n == ns and _labels_match(selector, (o["metadata"].get("labels") or {}))]
+
+    def workload_ready(self, kind: str, ns: str, name: str) -> tuple[bool, str]:
+        """A deployment/statefulset holds when its rollout is complete and as
+        many of its pods as it wants are Ready and not terminating."""
+        with self.lock:
+            obj = self.objects.get((kind, ns, name))
+            if obj is None:
+                return False, f"{kind} {ns}/{name} not found"
+            spec, status = obj.get("spec") or {}, obj.get("status") or {}
+            want = spec.get("replicas", 1)
+            if want == 0:
+                return False, f"{kind} {ns}/{name} scaled to 0"
+            selector = (spec.get("selector") or {}).get("matchLabels") or {}
+            pods = self._pods(ns, selector)
+        ready = [p for p in pods if _ready_condition(p)[0] and not p["metadata"].get("deletionTimestamp")]
+        if len(ready) < want:
+            return False, f"{kind} {ns}/{name}: {len(ready)}/{want} pods ready"
+        if kind == "deployment":
+            if (status.get("observedGeneration") or 0) < (obj["metadata"].get("generation") or 0):
+                return False, f"deployment {ns}/{name}: rollout not observed yet"
+            if (status.get("updatedReplicas") or 0) < want:
+                return False, f"deployment {ns}/{name}: rollout in progress ({status.get('updatedReplicas') or 0}/{want} updated)"
+        return True, f"{kind} {ns}/{name}: {len(ready)}/{want} ready"
+
+
+def http_probe(url: str, timeout: float = 1.0) -> tuple[int, bytes, float]:
+    """(status, body, seconds) of GET url; status 0 when it does not answer."""
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status, resp.read(65536), time.monotonic() - started
+    except urllib.error.HTTPError as exc:
+        return exc.code, b"", time.monotonic() - started
+    except (OSError, ValueError):
+        return 0, b"", time.monotonic() - started
+
+
+def _json_subset(body: bytes, want: dict) -> bool:
+    if not want:
+        return True
+    try:
+        got = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(got, dict) and all(got.get(k) == v for k, v in want.items())
+
+
+class HttpProbeWatcher(_Thread):
+    """GET `url` every 250 ms; it holds when the status is `expect`, the JSON
+    body contains `json_subset` and the answer came within `max_latency_ms`.
+    Writes probe_failed / probe_ok transitions."""
+
+    def __init__(self, name: str, url: str, timeline: TimelineWriter | None, expect: int = 200,
+                 json_subset: dict | None = None, max_latency_ms: float | None = None,
+                 on_change: Callable[[], None] = lambda: None, interval: float = INTERVAL):
+        super().__init__()
+        self.signal = Signal(name)
+        self.url, self.expect, self.timeline = url, expect, timeline
+        self.json_subset, self.max_latency_ms = dict(json_subset or {}), max_latency_ms
+        self.on_change, self.interval = on_change, interval
+
+    def run(self) -> None:
+        timeout = max(self.interval * 4, 1.0, (self.max_latency_ms or 0) / 1000.0 * 2)
+        while not self.stop_event.is_set():
+            started = time.time()
+            code, body, took = http_probe(self.url, timeout=timeout)
+            now = time.time()
+            ok = code == self.expect and _json_subset(body, self.json_subset) and \
+                (self.max_latency_ms is None or took * 1000.0 <= self.max_latency_ms)
+            detail = f"{self.url} -> {code or 'no answer'} in {took * 1000:.0f}ms"
+            # a failure began when the request that saw it was sent
+            if self.signal.set(ok, now if ok else started, detail) and self.timeline:
+                self.timeline.emit("probe_ok" if ok else "probe_failed", t=now, probe=self.signal.name, detail=detail)
+            self.on_change()
+            self.stop_event.wait(max(0.0, self.interval - (time.time() - started)))
+
+
+class AlertWatcher(_Thread):
+    """Alert state in Prometheus (`/api/v1/alerts`, state firing) and
+    Alertmanager (`/api/v2/alerts`) every 250 ms; an alert counts as firing
+    when either says so, and the first to say so is recorded as the source."""
+
+    def __init__(self, sources: dict[str, str], timeline: TimelineWriter | None,
+                 on_change: Callable[[], None] = lambda: None, interval: float = INTERVAL):
+        super().__init__()
+        self.sources = sources  # "prometheus"|"alertmanager" -> base URL
+        self.timeline, self.on_change, self.interval = timeline, on_change, interval
+        self.firing: dict[str, float] = {}
+        self.lock = threading.Lock()
+        self.polls = 0
+
+    def _read(self, kind: str, base: str) -> dict[str, dict] | None:
+        from ..chaos.alerts import alertmanager_firing, prometheus_firing
+        try:
+            return (prometheus_firing if kind == "prometheus" else alertmanager_firing)(base)
+        except Exception:
+            return None
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            started = time.time()
+            seen: dict[str, tuple[str, dict]] = {}
+            answered = 0
+            for kind, base in self.sources.items():
+                got = self._read(kind, base)
+                if got is None:
+                    continue
+                answered += 1
+                for name, labels in got.items():
+                    seen.setdefault(name, (kind, labels))
+            now = time.time()
+            if answered:
+                with self.lock:
+                    for name, (kind, labels) in seen.items():
+                        if name not in self.firing:
+                            self.firing[name] = now
+                            if self.timeline:
+                                self.timeline.emit("alert_firing", t=now, alert=name, source=kind,
+                                                   labels={k: str(v) for k, v in labels.items()})
+                    for name in [n for n in self.firing if n not in seen]:
+                        del self.firing[name]
+                        if self.timeline:
+                            self.timeline.emit("alert_resolved", t=now, alert=name)
+                    self.polls += 1
+                self.on_change()
+            self.stop_event.wait(max(0.0, self.interval - (time.time() - started)))
+
+    def is_firing(self, name: str) -> bool:
+        with self.lock:
+            return name in self.firing
