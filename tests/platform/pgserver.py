@@ -105,6 +105,17 @@ class PgServer:
                     raise TimeoutError(f"postgres not ready within {timeout}s")
                 time.sleep(0.2)
 
+    def create_database(self, name: str) -> str:
+        """A fresh database on this server (tests that must not see each
+        other's jobs); returns its URL."""
+        import psycopg
+
+        admin = f"postgresql://{self.user}:{self.password}@127.0.0.1:{self.port}/postgres"
+        with psycopg.connect(admin, connect_timeout=5, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return f"postgresql://{self.user}:{self.password}@127.0.0.1:{self.port}/{name}"
+
     def stop(self, fast: bool = True) -> None:
         if self.process and self.process.poll() is None:
             self.process.send_signal(2 if fast else 15)  # SIGINT = fast shutdown

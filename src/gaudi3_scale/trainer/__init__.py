@@ -1,0 +1,1 @@
+"""The trainer: takes queued jobs from the database and trains them."""
