@@ -51,6 +51,11 @@ class Api:
             return json_response(200, discovery.resource_list("", "v1", with_metrics))
         if path == "/apis":
             return json_response(200, discovery.api_group_list(with_metrics))
+        if path == "/openapi/v2" and req.method == "GET":
+            # An empty OpenAPI v2 document (protobuf-encoded, as kubectl asks):
+            # kubectl then skips schema checks it cannot make and falls back to
+            # its built-in types for apply; the server validates every write.
+            return Response(200, b"", "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
         parsed = routing.parse(path)
         if isinstance(parsed, MetricsRoute):
             if not with_metrics:
