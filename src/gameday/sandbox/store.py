@@ -132,12 +132,12 @@ class Watch:
 
 
 class Store:
-    def __init__(self) -> None:
+    def __init__(self, history: int = HISTORY) -> None:
         self._lock = threading.RLock()
         self._objects: dict[str, dict[tuple[str, str], dict]] = {}
         self._rv = itertools.count(1)
         self._last_rv = 0
-        self._history: deque[Change] = deque(maxlen=HISTORY)
+        self._history: deque[Change] = deque(maxlen=history)
         self._watches: list[Watch] = []
         self._listeners: list[Callable[[Change], None]] = []
 
