@@ -36,6 +36,7 @@ Feature: Monitoring and Alerting
 
   @hpu @slow @procedure:hpu-memory-high-alert @procedure:training-job-failed-alert
   Scenario: HPU memory taken by a runaway process fails training until it is stopped
+    Given the steady state includes deployment "gaudi3-scale-trainer" in namespace "gaudi3-scale"
     When the fault "hpu-hog" is injected
       | parameter     | value |
       | hold_seconds  | 600   |

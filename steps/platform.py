@@ -29,3 +29,11 @@ def placeholder_names_object(gameday_run, placeholder, kind, selector, namespace
 def placeholder_names_node(gameday_run, placeholder):
     """Bind a runbook placeholder such as <node-name> to a node of the target."""
     gameday_run.bind(placeholder, "node")
+
+
+@given(parsers.parse('the steady state includes {kind:w} "{name}" in namespace "{namespace}"'))
+def steady_state_includes(gameday_run, kind, name, namespace):
+    """Add a deployment or statefulset to the steady state (by default the
+    API, the database and the API's /health/ready): recovery then also waits
+    for it to be fully ready."""
+    gameday_run.require_workload(kind, name, namespace)

@@ -38,8 +38,7 @@ class ScenarioRef:
 
     @property
     def key(self) -> str:
-        """Stable identity across runs: the file and the scenario name."""
-        return f"{self.file}::{self.name}"
+        return scenario_key(self.file, self.name)
 
     @property
     def sections(self) -> frozenset[str]:
@@ -52,6 +51,13 @@ class ScenarioRef:
     @property
     def where(self) -> str:
         return f"{self.file}:{self.line}"
+
+
+def scenario_key(path: str, name: str) -> str:
+    """Stable identity across runs: the file (relative to the working
+    folder when inside it) and the scenario name."""
+    rel = os.path.relpath(os.path.abspath(path))
+    return f"{path if rel.startswith('..') else rel}::{name}"
 
 
 def feature_files(paths: list[str] | tuple[str, ...]) -> list[str]:

@@ -253,6 +253,8 @@ class ScenarioRun:
 
     # --- Then ----------------------------------------------------------------
     def expect_alert(self, alert: str, within: float) -> None:
+        if getattr(self.drill, "detection_alert", None) is None:
+            self.drill.detection_alert = alert  # the first alert the runbook waits for is the detection
         took = self.drill.wait_for_alert(alert, within=within)
         if took is None:
             self._fail_with_slas(f"alert {alert} did not fire within {within:g}s of the fault")
@@ -318,8 +320,20 @@ class ScenarioRun:
         if text not in self.last_answer.body:
             raise StepFailed(f"the answer of {self.last_answer.method} {self.last_answer.url} does not show {text!r}")
 
+    def require_workload(self, kind: str, name: str, namespace: str) -> None:
+        """Add a workload to the steady state (the default covers the API,
+        the database and /health/ready; an HPU drill also needs the trainer)."""
+        from ..drill.steady import parse_checks
+        self.drill.checks.extend(parse_checks([{kind: name, "ns": namespace}], self.where or self.file))
+
+    def judge(self, slas: list[sla_maths.Sla]):
+        """The verdict from the timeline file alone (see `judge_events`)."""
+        path = self.timeline_path
+        from ..timeline.store import read
+        return judge_events(read(path) if path else [], slas, getattr(self._drill, "detection_alert", None))
+
     def check_slas(self, slas: list[sla_maths.Sla]) -> None:
-        self.verdict = self.drill.judge(slas)
+        self.verdict = self.judge(slas)
         if not self.verdict.passed:
             raise StepFailed(format_misses(self.verdict))
 
@@ -327,13 +341,32 @@ class ScenarioRun:
         """A wait ran out: fail naming the SLAs of the scenario this misses,
         with what was measured so far."""
         if self.slas and self._drill is not None:
-            self.verdict = self.drill.judge(self.slas)
+            self.verdict = self.judge(self.slas)
             if not self.verdict.passed:
                 raise StepFailed(f"{reason}; {format_misses(self.verdict)}")
         raise StepFailed(reason)
 
 
 DEFAULT_JOB = {"name": "gameday-drill-probe", "steps": 20}
+
+
+def judge_events(events: list, slas: list[sla_maths.Sla], detection_alert: str | None = None):
+    """The verdict of a scenario's timeline. Pure. A drill with a fault is
+    judged as the engine judges it. Planned work (scaling, maintenance,
+    vacuum) has no fault: its window opens at the first runbook step, so
+    error rate, latency and step durations are measured over the work."""
+    from ..drill.facade import judge_timeline
+    from ..timeline.events import Event
+    if any(e.kind == "fault_injected" for e in events):
+        return judge_timeline(events, slas, detection_alert)
+    failed = next((e for e in events if e.kind == "steady_state_failed" and e.get("phase") == "before"), None)
+    first = next((e for e in events if e.kind == "step_started"), None)
+    if failed is not None or first is None:
+        why = (f"steady state did not hold before the work: {failed.get('reason')}" if failed
+               else "no fault was injected and no runbook step was carried out")
+        return sla_maths.verdict(slas, sla_maths.Measurements(), not_run=why)
+    opened = Event(first.t, "fault_injected", {"fault": f"planned:{first.get('step')}"})
+    return sla_maths.verdict(slas, sla_maths.measure([*events, opened], detection_alert))
 
 
 def http_request(method: str, url: str, data: bytes | None, timeout: float = 10.0) -> HttpAnswer:
