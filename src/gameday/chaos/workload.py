@@ -112,6 +112,18 @@ def ensure_image(name: str, image: str, ns: str = "default", container: str | No
         set_image(name, image, ns, container, configuration, secrets)
 
 
+def undo_if_image(name: str, image: str, ns: str = "default", container: str | None = None,
+                  configuration=None, secrets=None) -> bool:
+    """Rollback for a rollout to `image`: if the deployment still runs it,
+    `rollout undo`. Idempotent; returns whether it undid anything."""
+    dep = apps(configuration, secrets).read_namespaced_deployment(name, ns, _request_timeout=10)
+    c = next((c for c in dep.spec.template.spec.containers if container in (None, c.name)), None)
+    if c is None or c.image != image:
+        return False
+    rollout_undo(name, ns, configuration, secrets)
+    return True
+
+
 def drain_node(node: str | None = None, pod_selector: str | None = None, ns: str | None = None,
                configuration=None, secrets=None) -> list[str]:
     """`kubectl drain --pod-selector`: cordon the node (the trainer's node when

@@ -1,0 +1,39 @@
+"""Find the sandbox for `gameday run --target sandbox`: a running one in the
+state directory, or one started for this run (and stopped after)."""
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Iterator
+
+from ..errors import TargetError
+
+KUBECONFIG_NAMES = ("kubeconfig", "kubeconfig.yaml")
+
+
+def _running_kubeconfig(state_dir: Path) -> Path | None:
+    from ..target import Target
+    for name in KUBECONFIG_NAMES:
+        path = state_dir / name
+        if path.is_file():
+            try:
+                Target.connect(path).check_reachable(timeout=5)
+                return path
+            except Exception:
+                return None
+    return None
+
+
+@contextlib.contextmanager
+def sandbox_kubeconfig(state_dir: Path) -> Iterator[Path]:
+    running = _running_kubeconfig(state_dir)
+    if running is not None:
+        yield running
+        return
+    try:
+        from ..sandbox.cluster import Sandbox
+    except ImportError as exc:
+        raise TargetError(f"no sandbox running in {state_dir} and none can be started here ({exc})")
+    print(f"starting a sandbox in {state_dir} for this run ...", flush=True)
+    with Sandbox(state_dir) as sandbox:
+        yield Path(sandbox.kubeconfig)
