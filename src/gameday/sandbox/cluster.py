@@ -1,0 +1,256 @@
+"""The Sandbox: one single-node Kubernetes whose pods are local processes.
+Wires the store, the API server, the controllers, the kubelet, the service
+proxies and the discovery endpoint, and applies the configured manifests.
+
+    with Sandbox(state_dir, config="deploy/sandbox/sandbox.yaml") as sb:
+        sb.wait_ready(120)
+        os.environ["KUBECONFIG"] = str(sb.kubeconfig)
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import socket
+import time
+from pathlib import Path
+
+from ..errors import UserError
+from . import config as sandbox_config
+from . import manifests as manifest_files
+from .controllers import all_controllers
+from .controllers.base import is_pod_ready
+from .discovery_sd import DiscoveryServer
+from .images import Catalog
+from .kubelet.kubelet import Kubelet
+from .proxy import ServiceProxies
+from .resources import DEPLOYMENT, POD, SERVICE, STATEFULSET
+from .store import Store
+
+log = logging.getLogger("gameday.sandbox")
+_CLAIM_PORT = 47631  # held on 127.B.255.254 while a sandbox owns the block 127.B.0.0/16
+
+
+def claim_block(state_dir: Path) -> tuple[int, socket.socket]:
+    """A free 127.B.0.0/16 block, held by a bound socket until released, so
+    several sandboxes (tests, a user's) run side by side."""
+    start = int(hashlib.sha256(str(state_dir).encode()).hexdigest(), 16) % 200
+    for i in range(200):
+        b = 20 + (start + i) % 200
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.bind((f"127.{b}.255.254", _CLAIM_PORT))
+        except OSError:
+            sock.close()
+            continue
+        return b, sock
+    raise RuntimeError("no free 127.B.0.0/16 block for the sandbox")
+
+
+class SandboxError(Exception):
+    """The sandbox could not start or get ready (the message carries why)."""
+
+
+class Sandbox:
+    def __init__(self, state_dir, config=None, manifests=None, apply_default: bool = True,
+                 crashloop_base: float | None = None, crashloop_cap: float | None = None,
+                 extra_images: dict | None = None) -> None:
+        self.state_dir = Path(state_dir).resolve()
+        if isinstance(config, sandbox_config.SandboxConfig):
+            self.config = config
+        else:
+            self.config = sandbox_config.load(config)
+        dirs = list(self.config.manifests) if apply_default else []
+        if manifests:
+            dirs += [Path(m) for m in ([manifests] if isinstance(manifests, (str, os.PathLike)) else manifests)]
+        self.manifest_dirs = dirs
+        self.crashloop_base = crashloop_base if crashloop_base is not None else self.config.crashloop_base
+        self.crashloop_cap = crashloop_cap if crashloop_cap is not None else self.config.crashloop_cap
+        self.extra_images = extra_images or {}
+        self.store: Store | None = None
+        self.api = None
+        self.kubelet: Kubelet | None = None
+        self.proxies: ServiceProxies | None = None
+        self.discovery: DiscoveryServer | None = None
+        self.controllers = []
+        self.block: int | None = None
+        self._block_sock: socket.socket | None = None
+        self._log_handler: logging.Handler | None = None
+
+    # -- paths -------------------------------------------------------------
+    @property
+    def kubeconfig(self) -> Path:
+        return self.state_dir / "kubeconfig"
+
+    @property
+    def log_file(self) -> Path:
+        return self.state_dir / "sandbox.log"
+
+    @property
+    def info_file(self) -> Path:
+        return self.state_dir / "sandbox.json"
+
+    # -- lifecycle ---------------------------------------------------------
+    def __enter__(self) -> "Sandbox":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self) -> "Sandbox":
+        # Bad input first, before anything runs.
+        catalog = Catalog.load(self.config.catalogs, self.extra_images)
+        loaded = manifest_files.load(self.manifest_dirs)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(self.state_dir / "pods", ignore_errors=True)  # a previous run's leftovers
+        self._log_handler = logging.FileHandler(self.log_file)
+        self._log_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logging.getLogger("gameday.sandbox").addHandler(self._log_handler)
+        logging.getLogger("gameday.sandbox").setLevel(logging.INFO)
+        try:
+            self._start(catalog, loaded)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self, catalog: Catalog, loaded) -> None:
+        from .apiserver import ApiServer
+
+        self.block, self._block_sock = claim_block(self.state_dir)
+        prefix = f"127.{self.block}"
+        self.store = Store()
+        self.proxies = ServiceProxies(self.store, prefix)
+        self.kubelet = Kubelet(self.store, self.config.node.name, self.state_dir, catalog, pod_ip_prefix=prefix,
+                               service_ip=self.proxies.ensure_cluster_ip, crashloop_base=self.crashloop_base,
+                               crashloop_cap=self.crashloop_cap)
+        self.proxies.pod_for_pgid = self.kubelet.pod_for_pgid
+        self.api = ApiServer(self.store, node_agent=self.kubelet, host="127.0.0.1", port=0,
+                             state_dir=self.state_dir / "apiserver")
+        self.api.start()
+        self.controllers = all_controllers(self.store, self.config.node.name, self.config.node, self.state_dir)
+        for c in self.controllers:
+            c.start()
+        self.kubelet.start()
+        self.proxies.start()
+        self.discovery = DiscoveryServer(self.store, f"{prefix}.0.2")
+        self.discovery.start()
+        self.api.write_kubeconfig(self.kubeconfig)
+        prepare = getattr(getattr(self.api, "api", None), "verbs", None)
+        manifest_files.apply(self.store, loaded, prepare.prepare_create if prepare else None)
+        self.info_file.write_text(json.dumps({
+            "pid": os.getpid(), "url": self.api.url, "kubeconfig": str(self.kubeconfig),
+            "block": f"{prefix}.0.0/16", "started": time.time()}))
+        log.info("sandbox up: %s, pods in %s.0.0/16", self.api.url, prefix)
+
+    def stop(self) -> None:
+        """Stop everything; no process is left behind."""
+        for part in (self.kubelet, self.discovery, self.proxies, *reversed(self.controllers), self.api):
+            if part is None:
+                continue
+            try:
+                part.stop()
+            except Exception:
+                log.exception("stopping %s failed", type(part).__name__)
+        self.kubelet = self.discovery = self.proxies = self.api = None
+        self.controllers = []
+        if self.store is not None:
+            self.store.close_watches()
+        if self._block_sock is not None:
+            self._block_sock.close()
+            self._block_sock = None
+        try:
+            self.info_file.unlink()
+        except OSError:
+            pass
+        if self._log_handler is not None:
+            logging.getLogger("gameday.sandbox").removeHandler(self._log_handler)
+            self._log_handler.close()
+            self._log_handler = None
+
+    # -- what users ask ------------------------------------------------------
+    def service_url(self, name: str, namespace: str = "default", port: int | None = None,
+                    timeout: float = 30.0) -> str:
+        """http://127.0.0.1:HOSTPORT of a Service (its published host port)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            svc = self.store.try_get(SERVICE, namespace, name)
+            if svc is None:
+                raise UserError(f'service "{name}" not found in namespace "{namespace}"; check the name and -n')
+            hp = self.proxies.host_port(name, namespace, port)
+            if hp:
+                return f"http://127.0.0.1:{hp}"
+            if time.monotonic() > deadline:
+                raise SandboxError(f"service {namespace}/{name} got no host port within {timeout:g}s")
+            time.sleep(0.05)  # the proxy opens its listener within moments of the Service's creation
+
+    def not_ready(self) -> list[str]:
+        """What keeps the sandbox from being ready, one line each (empty when ready)."""
+        problems = []
+        for pod in self.store.list(POD)[0]:
+            phase = pod.get("status", {}).get("phase")
+            if phase == "Succeeded" or pod["metadata"].get("deletionTimestamp"):
+                continue
+            owners = {r.get("kind") for r in pod["metadata"].get("ownerReferences") or []}
+            if "Job" in owners and phase != "Failed":
+                continue
+            if not is_pod_ready(pod):
+                states = []
+                for cs in pod.get("status", {}).get("containerStatuses") or []:
+                    state = next(iter(cs.get("state") or {"unknown": {}}))
+                    detail = (cs["state"].get(state) or {}).get("reason", "")
+                    states.append(f"{cs['name']}={state}{'/' + detail if detail else ''}"
+                                  f"(restarts {cs.get('restartCount', 0)})")
+                problems.append(f"pod {pod['metadata']['namespace']}/{pod['metadata']['name']} {phase}: "
+                                + (", ".join(states) or "not scheduled"))
+        for res in (DEPLOYMENT, STATEFULSET):
+            for obj in self.store.list(res)[0]:
+                want = int(obj["spec"].get("replicas", 1))
+                st = obj.get("status") or {}
+                have = st.get("availableReplicas" if res is DEPLOYMENT else "readyReplicas", 0) or 0
+                if have < want or st.get("observedGeneration", 0) < obj["metadata"].get("generation", 1):
+                    problems.append(f"{res.kind.lower()} {obj['metadata']['namespace']}/{obj['metadata']['name']}: "
+                                    f"{have}/{want} ready")
+        return problems
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        """Until every pod is Ready and every deployment available; raises
+        SandboxError naming what is not ready (with its last log lines)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            problems = self.not_ready()
+            if not problems:
+                return
+            if time.monotonic() > deadline:
+                raise SandboxError(f"sandbox not ready after {timeout:g}s:\n  " + "\n  ".join(problems)
+                                   + self.log_excerpt())
+            time.sleep(0.1)  # polls the store; the bound is the deadline above
+
+    def log_excerpt(self, lines: int = 15) -> str:
+        """The last log lines of each not-ready pod's containers and of the sandbox."""
+        out = []
+        for pod in self.store.list(POD)[0] if self.store else []:
+            if is_pod_ready(pod) or pod.get("status", {}).get("phase") == "Succeeded":
+                continue
+            for c in pod["spec"].get("containers") or []:
+                for previous in (False, True):
+                    try:
+                        text = b"".join(self.kubelet.logs(pod["metadata"]["namespace"], pod["metadata"]["name"],
+                                                          c["name"], previous=previous, tail_lines=lines))
+                    except Exception:
+                        continue
+                    if text:
+                        label = "previous " if previous else ""
+                        out.append(f"\n--- {label}log of {pod['metadata']['namespace']}/{pod['metadata']['name']} "
+                                   f"{c['name']}:\n{text.decode(errors='replace')}")
+                        break
+        try:
+            tail = self.log_file.read_text().splitlines()[-lines:]
+            if tail:
+                out.append("\n--- sandbox.log:\n" + "\n".join(tail))
+        except OSError:
+            pass
+        return "".join(out)

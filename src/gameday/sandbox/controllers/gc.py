@@ -1,0 +1,50 @@
+"""The garbage collector: dependents whose owners are all gone are deleted,
+as with background propagation. (Namespace deletion is the API server's
+namespace finalizer.)"""
+from __future__ import annotations
+
+from ..resources import RESOURCES
+from ..store import ApiError
+from .base import Controller
+
+# Kinds that own others in the sandbox.
+_OWNER_KINDS = {"Deployment", "ReplicaSet", "StatefulSet", "Job", "DaemonSet", "Service", "CronJob"}
+# Served in several versions but stored once: visit each storage once.
+# Events are many and never owned: left out of the scans.
+_STORED = [r for r in {r.key: r for r in RESOURCES}.values() if r.kind != "Event"]
+
+
+class GarbageCollector(Controller):
+    name = "garbage-collector"
+    watches = tuple(r for r in _STORED if r.namespaced)
+    resync_seconds = 15.0
+
+    def keys_for(self, change):
+        if change.type == "DELETED" and change.obj.get("kind") in _OWNER_KINDS:
+            return ["*"]
+        if change.type == "ADDED" and change.obj["metadata"].get("ownerReferences"):
+            return ["*"]  # a dependent created after its owner went
+        return []
+
+    def all_keys(self):
+        return ["*"]
+
+    def reconcile(self, key):
+        live: set[str] = set()
+        dependents: list[tuple] = []
+        for res in _STORED:
+            items, _ = self.store.list(res)
+            for obj in items:
+                live.add(obj["metadata"]["uid"])
+                refs = obj["metadata"].get("ownerReferences") or []
+                if refs:
+                    dependents.append((res, obj, refs))
+        for res, obj, refs in dependents:
+            if all(ref.get("uid") not in live for ref in refs):
+                if obj["metadata"].get("deletionTimestamp"):
+                    continue
+                try:
+                    self.store.delete(res, obj["metadata"].get("namespace"), obj["metadata"]["name"])
+                except ApiError:
+                    pass
+        return None
