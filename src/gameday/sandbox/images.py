@@ -15,7 +15,8 @@ A catalog is a YAML mapping from an image repository (optionally with
                                  # listens on the pod IP instead of every address
       workdir: ""                # the image's WORKDIR (default: the container's directory)
 
-Placeholders: `{python}` (the sandbox's interpreter), `{pg_bindir}`
+Placeholders: `{python}` (the sandbox's interpreter), `{python_bindir}` (its
+directory: the console scripts installed with it), `{pg_bindir}`
 (PostgreSQL's server binaries), `{pod_ip}`, `{pod_name}`, `{namespace}`.
 The registry (`docker.io/`, `library/`) and a digest are ignored when matching.
 An image not in any catalog cannot be "pulled": its container waits with
@@ -173,7 +174,8 @@ class Catalog:
 
 
 def placeholders(pod_ip: str = "", pod_name: str = "", namespace: str = "") -> dict[str, str]:
-    return {"python": sys.executable, "pg_bindir": pg_bindir(), "pod_ip": pod_ip,
+    return {"python": sys.executable, "python_bindir": os.path.dirname(sys.executable),
+            "pg_bindir": pg_bindir(), "pod_ip": pod_ip,
             "pod_name": pod_name, "namespace": namespace}
 
 
