@@ -45,7 +45,7 @@ def parse_command(line: str, where: str = "feature") -> list[str]:
         raise UserError(f"{where}: command {line!r} cannot be split ({exc}); check its quotes") from None
     if not argv:
         raise UserError(f"{where}: empty command; write a kubectl command line")
-    bad = [t for t in argv if t in _SHELL_TOKENS]
+    bad = [t for t in _shell_tokens(line) if t in _SHELL_TOKENS]
     if bad or "$(" in line or "`" in line:
         raise UserError(f"{where}: command {line!r} uses shell syntax ({(bad or ['$(...)'])[0]}); commands run "
                         f"without a shell, so write each kubectl command on its own line and check its output "
@@ -54,6 +54,17 @@ def parse_command(line: str, where: str = "feature") -> list[str]:
         raise UserError(f"{where}: command {argv[0]!r} is not run by scenarios; write the runbook step as a "
                         f"kubectl command (e.g. 'kubectl rollout undo' for 'helm rollback') or use a gameday step")
     return argv
+
+
+def _shell_tokens(line: str) -> list[str]:
+    """Tokens as a shell would see them: `pods;` is `pods` then `;`. Quoted
+    text (a JSON patch) stays one token."""
+    lexer = shlex.shlex(PLACEHOLDER.sub("placeholder", line), posix=True, punctuation_chars=";|&<>")
+    lexer.whitespace_split = True
+    try:
+        return list(lexer)
+    except ValueError:
+        return []
 
 
 def placeholders(argv: list[str]) -> list[str]:

@@ -180,6 +180,7 @@ __SECTIONS__
     var end = Math.max(c.end || 0, 1);
     var maxRps = 1, maxLat = 1;
     c.samples.forEach(function (p) { maxRps = Math.max(maxRps, p[1], p[2]); maxLat = Math.max(maxLat, p[3]); });
+    maxRps *= 1.15; maxLat *= 1.15;  // headroom so lines do not ride the frame
     function x(t) { return L + (W - L - R) * t / end; }
     function y(v) { return T + (H - T - B) * (1 - v / maxRps); }
     function yl(v) { return T + (H - T - B) * (1 - v / maxLat); }
