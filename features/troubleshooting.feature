@@ -9,7 +9,8 @@ Feature: Troubleshooting Guide
   Scenario: API pods stuck in Pending on a cordoned node are rescheduled
     Given "<node-name>" names a node
     When the fault "drain-node" is injected
-    Then pods labelled "app.kubernetes.io/component=api" in namespace "gaudi3-scale" are Pending within 60s
+    Then the alert "ApiDown" fires within 60s
+    And pods labelled "app.kubernetes.io/component=api" in namespace "gaudi3-scale" are Pending within 60s
     Given "<pod-name>" names a pod labelled "app.kubernetes.io/component=api" in namespace "gaudi3-scale"
     When the operator carries out "diagnose":
       """
@@ -26,6 +27,7 @@ Feature: Troubleshooting Guide
     And the platform recovers within 120s
     And the SLA is met:
       | metric           | limit   |
+      | time_to_detect   | <= 60s  |
       | step:reschedule  | <= 30s  |
       | time_to_recover  | <= 180s |
 

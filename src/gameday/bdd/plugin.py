@@ -68,11 +68,21 @@ def pytest_bdd_apply_tag(tag, function):
 
 # --- fixtures -----------------------------------------------------------------
 @pytest.fixture(scope="session")
-def gameday_target(request):
-    """The target every scenario of the session runs against."""
+def gameday_target(request, tmp_path_factory):
+    """The target every scenario of the session runs against (see
+    gameday.bdd.targets: --gameday-kubeconfig, a sandbox KUBECONFIG, a
+    running sandbox, or a sandbox started for the session)."""
     from .targets import resolve
+
+    def start_sandbox():
+        from ..sandbox import testing
+        return testing.start(tmp_path_factory.mktemp("drill-sandbox"), config=testing.PLATFORM_CONFIG)
     opt = request.config.getoption
-    target, stop = resolve(opt("--gameday-kubeconfig"), opt("--gameday-context"), opt("--gameday-allow-context"))
+    try:
+        target, stop = resolve(opt("--gameday-kubeconfig"), opt("--gameday-context"),
+                               opt("--gameday-allow-context"), start_sandbox)
+    except (UserError, TargetError) as exc:
+        pytest.fail(exc.message, pytrace=False)
     yield target
     if stop is not None:
         stop()
@@ -93,6 +103,10 @@ def gameday_run(request, gameday_target):
         run.close()
     except Exception as exc:  # a rollback that failed must be loud, and must not hide the verdict
         info["close_error"] = f"{exc.__class__.__name__}: {getattr(exc, 'message', exc)}"
+    if info.get("result") is not None:
+        # Recorded here, not in a report hook: after Ctrl-C or SIGTERM pytest
+        # tears fixtures down without reporting, and the scenario still counts.
+        session.record(info)
 
 
 def _scenario_slas(scenario, file: str) -> list:
@@ -118,6 +132,8 @@ class DrillSession:
         self.progress = bool(config.getoption("--gameday-progress"))
         self.results: list[results_mod.ScenarioResult] = []
         self.nodeids: set[str] = set()
+        self.interrupted = False
+        _sigterm_interrupts()
 
     # -- output ------------------------------------------------------------
     def _say(self, line: str) -> None:
@@ -215,9 +231,14 @@ class DrillSession:
                     # The feature is wrong, not the platform: say it in one line.
                     report.longrepr = exc.message
         elif report.when == "teardown":
-            self._record(item, info, result)
+            self.record(info)
 
-    def _record(self, item, info: dict, result: results_mod.ScenarioResult) -> None:
+    def record(self, info: dict) -> None:
+        """The scenario's result, once, after its drill closed."""
+        if info.get("recorded"):
+            return
+        info["recorded"] = True
+        result: results_mod.ScenarioResult = info["result"]
         result.duration_s = round(time.monotonic() - info["t0"], 2)
         run: ScenarioRun | None = info.get("run")
         if info.get("close_error"):
@@ -227,7 +248,8 @@ class DrillSession:
             result.restored = list(run.restored)
             _measure_into(result, run, info.get("slas", []), self.reports)
         if result.outcome == "running":
-            result.outcome = "error"
+            result.outcome = "interrupted" if self.interrupted else "error"
+            result.message = result.message or ("interrupted; faults rolled back" if self.interrupted else "")
         self.results.append(result)
         verdict = result.outcome.upper()
         figures = f"detect {_fmt_s(result.time_to_detect)}, recover {_fmt_s(result.time_to_recover)}, errors {_fmt_pct(result.error_rate)}"
@@ -241,6 +263,10 @@ class DrillSession:
             return report.outcome, "", ""
         return None
 
+    def pytest_keyboard_interrupt(self, excinfo):
+        self.interrupted = True
+
+    @pytest.hookimpl(trylast=True)  # after pytest tore the fixtures down (and rolled back)
     def pytest_sessionfinish(self, session, exitstatus):
         if not self.results:
             return
@@ -250,6 +276,17 @@ class DrillSession:
             html.write_report(self.reports / "report.html", self.results, self.reports)
         except Exception as exc:  # the report is a view; a broken view must not hide the verdicts
             self._say(f"warning: HTML report not written: {exc.__class__.__name__}: {exc}")
+
+
+def _sigterm_interrupts() -> None:
+    """SIGTERM stops a drill like Ctrl-C: as an interrupt, so fixtures are
+    torn down and every fault rolled back (the default would just die)."""
+    import signal
+    import threading
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        def interrupt(signum, frame):
+            raise KeyboardInterrupt("SIGTERM")
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 def _message(exc: BaseException | None) -> str:

@@ -1,22 +1,83 @@
-"""The target a drill runs against: the kubeconfig the user named, else
-the sandbox (a running one, or one started for this run and stopped after)."""
+"""The target a drill runs against, in this order:
+
+1. the kubeconfig the user named (`--kubeconfig`, checked against the allowlist);
+2. `KUBECONFIG`, when it points at a sandbox (the test suite's session
+   sandbox sets it; a real cluster there is never used unasked);
+3. a sandbox already running in the default state folder (`gameday sandbox up`);
+4. a sandbox started here for this run, and stopped after it."""
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
 from typing import Callable
 
-from ..target import Target, default_sandbox_dir
+import yaml
+
+from ..errors import TargetError, UserError
+from ..target import Target, default_sandbox_dir, is_sandbox_context
+
+PLATFORM_CONFIG = Path("deploy") / "sandbox" / "sandbox.yaml"
+READY_TIMEOUT = float(os.environ.get("GAMEDAY_SANDBOX_READY_TIMEOUT", "240"))
 
 
-def resolve(kubeconfig: str | None, context: str | None, allow: list[str] | tuple[str, ...] = ()
-            ) -> tuple[Target, Callable[[], None] | None]:
+def resolve(kubeconfig: str | None, context: str | None, allow: list[str] | tuple[str, ...] = (),
+            start_sandbox: Callable[[], object] | None = None) -> tuple[Target, Callable[[], None] | None]:
     """(target, stop): `stop` is set when a sandbox was started here."""
     if kubeconfig:
         target = Target.connect(kubeconfig, context, allow)
         target.check_reachable()
         return target, None
-    return _sandbox(context, allow)
+    for candidate in (_from_env(), _running_sandbox()):
+        if candidate is not None:
+            try:
+                target = Target.connect(candidate, context, allow)
+                target.check_reachable(timeout=5)
+                return target, None
+            except (UserError, TargetError):
+                continue  # a stale kubeconfig: try the next source
+    sb = (start_sandbox or start_default_sandbox)()
+    return Target.connect(sb.kubeconfig, context, allow), sb.stop
 
 
-def _sandbox(context: str | None, allow) -> tuple[Target, Callable[[], None] | None]:
-    from ..sandbox import testing
-    return testing.sandbox_target(default_sandbox_dir(), context=context, allow_contexts=allow)
+def _from_env() -> Path | None:
+    value = os.environ.get("KUBECONFIG", "")
+    if not value or os.pathsep in value:
+        return None
+    path = Path(value)
+    try:
+        data = yaml.safe_load(path.read_text())
+        current = data.get("current-context", "")
+    except (OSError, yaml.YAMLError, AttributeError):
+        return None
+    return path if current and is_sandbox_context(data, current) else None
+
+
+def _running_sandbox() -> Path | None:
+    folder = default_sandbox_dir()
+    try:
+        info = json.loads((folder / "sandbox.json").read_text())
+        os.kill(int(info["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    path = Path(info.get("kubeconfig") or folder / "kubeconfig")
+    return path if path.exists() else None
+
+
+def start_default_sandbox():
+    """A sandbox with the reference platform, in this process, ready."""
+    from ..sandbox.cluster import Sandbox, SandboxError
+    if not PLATFORM_CONFIG.exists():
+        raise UserError(f"{PLATFORM_CONFIG}: not found; run gameday drill from the project folder, "
+                        f"or name a cluster with --kubeconfig")
+    sb = Sandbox(default_sandbox_dir(), config=PLATFORM_CONFIG)
+    try:
+        sb.start()
+        sb.wait_ready(READY_TIMEOUT)
+    except SandboxError as exc:
+        sb.stop()
+        raise TargetError(f"the sandbox did not get ready: {str(exc).splitlines()[0]}") from None
+    except BaseException:
+        sb.stop()
+        raise
+    return sb
