@@ -3,15 +3,14 @@ Feature: Monitoring and Alerting
   Each alert the runbook answers fires from the real alert rules in the real
   Prometheus, and its response procedure brings the platform back.
 
-  Background:
-    Given the platform is at steady state under a load of 4 users
-
   @p1 @slow @procedure:high-api-latency-alert
   Scenario: High API latency from a configuration change is found and reverted
     The latency comes from a configuration change (the drill's api-latency
     knob in ConfigMap gaudi3-scale-config); the response scales up as the
     runbook says, sees no improvement, finds the change and reverts it.
 
+    Given the steady state requires "/health/ready" of service "gaudi3-scale-api" in namespace "gaudi3-scale" to answer within 500ms
+    And the platform is at steady state under a load of 4 users
     When the fault "api-latency" is injected
     Then the alert "HighApiLatency" fires within 90s
     When the operator carries out "check-latency":
@@ -37,6 +36,7 @@ Feature: Monitoring and Alerting
   @hpu @slow @procedure:hpu-memory-high-alert @procedure:training-job-failed-alert
   Scenario: HPU memory taken by a runaway process fails training until it is stopped
     Given the steady state includes deployment "gaudi3-scale-trainer" in namespace "gaudi3-scale"
+    And the platform is at steady state under a load of 4 users
     When the fault "hpu-hog" is injected
       | parameter     | value |
       | hold_seconds  | 600   |

@@ -36,4 +36,12 @@ def steady_state_includes(gameday_run, kind, name, namespace):
     """Add a deployment or statefulset to the steady state (by default the
     API, the database and the API's /health/ready): recovery then also waits
     for it to be fully ready."""
-    gameday_run.require_workload(kind, name, namespace)
+    gameday_run.require({kind: name, "ns": namespace})
+
+
+@given(parsers.parse('the steady state requires "{path}" of service "{service}" in namespace "{namespace}" to answer within {ms:d}ms'))
+def steady_state_requires_latency(gameday_run, path, service, namespace, ms):
+    """Add an HTTP check with a latency bound to the steady state, so that
+    recovery from a slowdown means answers are fast again. Put it before
+    'the platform is at steady state'."""
+    gameday_run.require({"http": {"service": service, "ns": namespace, "path": path, "max_latency_ms": ms}})

@@ -109,3 +109,9 @@ def test_gameday_steps_lists_every_phrase(capsys, monkeypatch):
     assert 'Then   the alert "{alert}" fires within {seconds:d}s' in out
     assert "When   the operator carries out \"{name}\": + \"\"\" block" in out
     assert "parameters: alert, seconds" in out
+
+
+def test_the_writing_guide_lists_every_step():
+    doc = (ROOT / "docs" / "writing-scenarios.md").read_text()
+    for p in vocabulary.phrases(search_dir=ROOT):
+        assert p.phrase in doc or p.phrase.rstrip("s") in doc, f"docs/writing-scenarios.md lacks '{p.phrase}'"

@@ -84,6 +84,7 @@ class ScenarioRun:
     last_answer: HttpAnswer | None = None
     verdict: Any = None
     restored: list[str] = field(default_factory=list)
+    extra_checks: list[dict] = field(default_factory=list)
     where: str = ""                  # file:line of the step running now (set by the plugin)
     table_lines: tuple[int, ...] = ()  # line of each row of that step's table
     _drill: Any = None
@@ -125,7 +126,12 @@ class ScenarioRun:
             if factory is None:
                 from ..drill import Drill as factory
             self.reports_dir.mkdir(parents=True, exist_ok=True)
-            self._drill = factory(self.target, slugify(self.name), self.reports_dir)
+            if self.extra_checks:
+                from ..drill.steady import DEFAULT_CHECKS
+                self._drill = factory(self.target, slugify(self.name), self.reports_dir,
+                                      steady_state=[*DEFAULT_CHECKS, *self.extra_checks])
+            else:
+                self._drill = factory(self.target, slugify(self.name), self.reports_dir)
         return self._drill
 
     @property
@@ -320,11 +326,20 @@ class ScenarioRun:
         if text not in self.last_answer.body:
             raise StepFailed(f"the answer of {self.last_answer.method} {self.last_answer.url} does not show {text!r}")
 
-    def require_workload(self, kind: str, name: str, namespace: str) -> None:
-        """Add a workload to the steady state (the default covers the API,
-        the database and /health/ready; an HPU drill also needs the trainer)."""
+    def require(self, check: dict) -> None:
+        """Add a check to the steady state (the default covers the API, the
+        database and /health/ready). Declared before the drill starts, it is
+        part of the steady state from the first check; a workload may also
+        be added later (its watch is already running)."""
         from ..drill.steady import parse_checks
-        self.drill.checks.extend(parse_checks([{kind: name, "ns": namespace}], self.where or self.file))
+        parsed = parse_checks([check], self.where or self.file)
+        if self._drill is None:
+            self.extra_checks.append(check)
+        elif parsed[0].kind in ("deployment", "statefulset"):
+            self._drill.checks.extend(parsed)
+        else:
+            raise UserError(f"{self.where or self.file}: put this step before 'the platform is at steady state': "
+                            f"an HTTP check must be part of the steady state from the start")
 
     def judge(self, slas: list[sla_maths.Sla]):
         """The verdict from the timeline file alone (see `judge_events`)."""
