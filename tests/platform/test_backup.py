@@ -1,0 +1,71 @@
+"""backup-automation against a real PostgreSQL server."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import psycopg
+import pytest
+
+from gaudi3_scale import jobs
+from gaudi3_scale.db import Database
+
+
+def tool(env, *args):
+    return subprocess.run([sys.executable, "-m", "gaudi3_scale.backup", *args], env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def env(postgres, tmp_path):
+    url = postgres.create_database("backup_test")
+    return dict(os.environ, DATABASE_URL=url, BACKUP_DIR=str(tmp_path / "backup")), url
+
+
+def test_backup_health_check_and_restore(env):
+    env, url = env
+    db = Database(url)
+    jobs.ensure_schema(db)
+    kept = [jobs.create(db, jobs.NewJob(f"job-{i}", steps=10))["id"] for i in range(3)]
+
+    out = tool(env, "backup")
+    assert out.returncode == 0, out.stderr
+    path = out.stdout.split("backup written: ")[1].split(" (")[0]
+    assert path.endswith(".dump") and "/database/postgres-" in path
+    with open(path, "rb") as fh:
+        assert fh.read(5) == b"PGDMP"  # pg_dump's custom (compressed) format
+
+    check = tool(env, "health-check")
+    assert check.returncode == 0 and "backup OK" in check.stdout, check.stderr
+
+    # Lose data after the backup; the restore brings the backed-up rows back.
+    lost = jobs.create(db, jobs.NewJob("after-backup", steps=10))["id"]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DELETE FROM training_jobs WHERE id = %s", (kept[0],))
+    out = tool(env, "restore-db", "latest")
+    assert out.returncode == 0, out.stderr
+    with psycopg.connect(url) as conn:
+        ids = [r[0] for r in conn.execute("SELECT id FROM training_jobs ORDER BY id")]
+    assert ids == kept and lost not in ids
+    db.close()
+
+
+def test_bad_input_is_one_line_and_exit_2(env, tmp_path):
+    env, _ = env
+    out = tool(env, "health-check")
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "run `backup-automation backup` first" in out.stderr
+    out = tool(env, "restore-db", str(tmp_path / "nope.dump"))
+    assert out.returncode == 2 and "no such backup file" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_damaged_dump_fails_health_check_and_is_not_restored(env):
+    env, url = env
+    jobs.ensure_schema(Database(url))
+    assert tool(env, "backup").returncode == 0
+    listing = tool(env, "list").stdout.split()[0]
+    with open(listing, "r+b") as fh:
+        fh.truncate(40)
+    check = tool(env, "health-check")
+    assert check.returncode == 1 and "failed" in check.stderr
+    assert tool(env, "restore-db", "latest").returncode == 1
