@@ -55,10 +55,17 @@ def _handler_class():
         def __init__(self, drill: Drill, steps: tuple[str, ...]):
             self.drill, self.steps = drill, set(steps)
             self.in_method = False
+            self.in_rollbacks = False
             self.before_met: bool | None = None
 
         def start_method(self, experiment) -> None:
             self.in_method = True
+
+        def start_rollbacks(self, experiment) -> None:
+            self.in_rollbacks = True
+
+        def rollbacks_completed(self, experiment, journal) -> None:
+            self.in_rollbacks = False
 
         def method_completed(self, experiment, state=None) -> None:
             self.in_method = False
@@ -72,14 +79,20 @@ def _handler_class():
                                          reason=f"experiment hypothesis not met: {', '.join(map(str, failed)) or 'probe failed'}")
 
         def start_activity(self, activity) -> None:
+            if self.in_rollbacks:
+                self.drill.timeline.emit("rollback_started", fault=f"experiment:{activity.get('name')}")
             if self.in_method and activity.get("name") in self.steps:
                 self.drill.timeline.emit("step_started", step=activity["name"])
 
         def activity_completed(self, activity, run) -> None:
-            if not self.in_method:
-                return
             name = activity.get("name", "?")
             ok = (run or {}).get("status") == "succeeded"
+            if self.in_rollbacks:
+                self.drill.timeline.emit("rollback_finished", fault=f"experiment:{name}", ok=ok,
+                                         **({} if ok else {"error": str((run or {}).get("exception", ""))[-300:]}))
+                return
+            if not self.in_method:
+                return
             if name in self.steps:
                 self.drill.timeline.emit("step_finished", step=name, ok=ok,
                                          **({} if ok else {"error": str((run or {}).get("exception", ""))[-300:]}))
@@ -107,7 +120,7 @@ def live_printer(emit: Callable[[str], None]) -> Callable:
             return
         elif event.kind == "pod_status":
             text = f"pod {d['namespace']}/{d['pod']} {d['phase']}{' ready' if d['ready'] else ''}" \
-                   f"{' ' + d['reason'] if d.get('reason') else ''}"
+                   f"{' ' + d['reason'] if d.get('reason') else ''}{' deleted' if d.get('deleted') else ''}"
         else:
             detail = ", ".join(f"{k}={v}" for k, v in d.items() if k not in ("labels", "slas", "hist") and v not in ("", None, {}))
             text = f"{event.kind} {detail}"
@@ -148,7 +161,7 @@ def run(spec: ExperimentSpec, target: Target, opts: RunOptions, out: Callable[[s
         saved = (kube_config.KUBE_CONFIG_DEFAULT_LOCATION, os.environ.get("KUBECONFIG"), os.environ.get("KUBERNETES_CONTEXT"))
         kube_config.KUBE_CONFIG_DEFAULT_LOCATION = str(target.kubeconfig)
         os.environ["KUBECONFIG"], os.environ["KUBERNETES_CONTEXT"] = str(target.kubeconfig), target.context
-        logging.getLogger("chaostoolkit").setLevel(logging.WARNING)
+        logging.getLogger("chaostoolkit").setLevel(logging.ERROR)  # the timeline is the record
         drill.experiment_running = True
         try:
             journal = run_experiment(experiment, settings=settings, event_handlers=[handler])

@@ -8,7 +8,8 @@ from typing import Iterator
 
 from ..errors import TargetError
 
-KUBECONFIG_NAMES = ("kubeconfig", "kubeconfig.yaml")
+KUBECONFIG_NAMES = ("kubeconfig",)
+READY_TIMEOUT = 300.0
 
 
 def _running_kubeconfig(state_dir: Path) -> Path | None:
@@ -35,5 +36,13 @@ def sandbox_kubeconfig(state_dir: Path) -> Iterator[Path]:
     except ImportError as exc:
         raise TargetError(f"no sandbox running in {state_dir} and none can be started here ({exc})")
     print(f"starting a sandbox in {state_dir} for this run ...", flush=True)
-    with Sandbox(state_dir) as sandbox:
+    sandbox = Sandbox(state_dir)
+    try:
+        try:
+            sandbox.start()
+            sandbox.wait_ready(READY_TIMEOUT)
+        except Exception as exc:
+            raise TargetError(f"the sandbox in {state_dir} did not start: {str(exc)[:300]}")
         yield Path(sandbox.kubeconfig)
+    finally:
+        sandbox.stop()

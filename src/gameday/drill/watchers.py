@@ -116,8 +116,9 @@ class WorkloadWatcher(_Thread):
 
     def stop(self) -> None:
         self.stop_event.set()
-        for t in self._threads:
-            t.join(0.5)  # blocked in a watch read: it ends at its timeout (daemon)
+        deadline = time.monotonic() + 0.5
+        for t in self._threads:  # one blocked in a watch read ends at its timeout (daemon)
+            t.join(max(0.0, deadline - time.monotonic()))
 
     def _loop(self, kind: str, list_fn, ns: str) -> None:
         from kubernetes import watch
