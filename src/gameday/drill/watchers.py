@@ -193,7 +193,7 @@ class WorkloadWatcher(_Thread):
         if self.timeline:
             self.timeline.emit("pod_status", t=t, namespace=key[0], pod=key[1], phase=phase, ready=ready and not terminating,
                                restarts=restarts, reason=reason, ready_since=ready_since, started_at=started_at,
-                               deleted=deleted or terminating)
+                               deleted=deleted or terminating, deleted_at=meta.get("deletionTimestamp") or "")
 
     # --- readiness, read from the watched objects ------------------------
     def _pods(self, ns: str, selector: dict) -> list[dict]:

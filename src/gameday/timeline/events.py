@@ -93,7 +93,7 @@ class Kinds:
         "The trainer's training step counter as observed (a drop means progress was lost).")
     pod_status = EventKind(
         "pod_status", {"namespace": str, "pod": str, "phase": str, "ready": bool},
-        {"restarts": int, "reason": str, "ready_since": str, "started_at": str, "deleted": bool},
+        {"restarts": int, "reason": str, "ready_since": str, "started_at": str, "deleted": bool, "deleted_at": str},
         "A pod's state as the Kubernetes watch reported it: ground truth for timing.")
     abort = EventKind(
         "abort", {"reason": str}, {},
