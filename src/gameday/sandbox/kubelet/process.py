@@ -10,11 +10,13 @@ import concurrent.futures
 import ctypes
 import os
 import queue
+import shutil
 import signal
 import stat
 import subprocess
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -76,11 +78,19 @@ class Spawner:
               stdout=None, stderr=None) -> subprocess.Popen:
         fut: concurrent.futures.Future = concurrent.futures.Future()
         parent = os.getpid()
+        setpriv = _setpriv()
+        if setpriv:
+            # No Python between fork and exec (a preexec_fn can deadlock on a lock another
+            # thread held at fork): setpriv sets the death signal after the user change.
+            argv = [setpriv, "--pdeathsig", "KILL", "--", *argv]
+            user = {} if run_as.is_self else {"user": run_as.uid, "group": run_as.gid, "extra_groups": []}
+            kwargs = {**user}
+        else:
+            kwargs = {"preexec_fn": _preexec(run_as, parent)}
 
         def start() -> subprocess.Popen:
             return subprocess.Popen(argv, env=env, cwd=cwd, stdin=stdin, stdout=stdout, stderr=stderr,
-                                    start_new_session=True, close_fds=True,
-                                    preexec_fn=_preexec(run_as, parent))
+                                    start_new_session=True, close_fds=True, **kwargs)
         self._jobs.put((start, fut))
         return fut.result(timeout=60)
 
@@ -95,6 +105,11 @@ def signal_group(pid: int, sig: int) -> None:
         os.killpg(pid, sig)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+@lru_cache(maxsize=1)
+def _setpriv() -> str | None:
+    return shutil.which("setpriv")
 
 
 def can_execute(path: str, run_as: RunAs) -> bool:

@@ -1,0 +1,38 @@
+"""Small helpers of the sandbox tests: bounded polling and API clients."""
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+from kubernetes import client, config
+
+WAIT = 90.0  # generous: two shared cores
+
+
+def eventually(check, timeout: float = WAIT, interval: float = 0.1, what: str = "condition"):
+    """Poll check() until it returns a truthy value; fail after timeout with the last value."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except AssertionError as exc:
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(interval)
+    raise AssertionError(f"{what} not reached within {timeout:g}s (last: {last!r})")
+
+
+def api_client(sb) -> client.ApiClient:
+    return config.new_client_from_config(config_file=str(sb.kubeconfig))
+
+
+def kubectl(sb, *args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
+    env = dict(os.environ, KUBECONFIG=str(sb.kubeconfig))
+    proc = subprocess.run(["kubectl", *args], env=env, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
+    return proc

@@ -1,0 +1,137 @@
+"""The kubelet: pods as processes, crashes and restarts, back-off, logs,
+environment and volumes, probes."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+import uuid
+
+import pytest
+from kubernetes import client
+
+from .helpers import WAIT, api_client, eventually, kubectl
+
+NS = "sbtest"
+pytestmark = pytest.mark.sandbox
+
+
+@pytest.fixture(scope="module")
+def core(bare_sandbox):
+    c = api_client(bare_sandbox)
+    yield client.CoreV1Api(c)
+    c.close()
+
+
+def _pod(name: str, image: str, args=None, **spec) -> dict:
+    container = {"name": "main", "image": image}
+    if args is not None:
+        container["args"] = args
+    container.update(spec.pop("container", {}))
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": NS},
+            "spec": {"terminationGracePeriodSeconds": 2, "containers": [container], **spec}}
+
+
+def _status(core, name):
+    return core.read_namespaced_pod(name, NS).status
+
+
+def test_killed_process_is_restarted(bare_sandbox, core):
+    pod = core.list_namespaced_pod(NS, label_selector="app=web").items[0]
+    name = pod.metadata.name
+    before = pod.status.container_statuses[0].restart_count
+    pid = bare_sandbox.kubelet.pods[(NS, name)].main[0].proc.pid
+    os.kill(pid, signal.SIGKILL)
+
+    def restarted():
+        cs = _status(core, name).container_statuses[0]
+        return cs.restart_count > before and cs.ready and cs.state.running and cs
+    cs = eventually(restarted, what="restart after kill -9")
+    assert cs.last_state.terminated.exit_code == 137
+    assert cs.last_state.terminated.reason == "Error"
+    assert bare_sandbox.kubelet.pods[(NS, name)].main[0].proc.pid != pid
+
+
+def test_crashing_container_backs_off_with_growing_delay_and_keeps_logs(bare_sandbox, core):
+    name = f"crash-{uuid.uuid4().hex[:6]}"
+    core.create_namespaced_pod(NS, _pod(name, "gameday-test/crash"))
+    seen: list[str] = []
+
+    def backing_off_twice():
+        cs = (_status(core, name).container_statuses or [None])[0]
+        waiting = cs and cs.state.waiting
+        if waiting and waiting.reason == "CrashLoopBackOff" and waiting.message not in seen:
+            seen.append(waiting.message)
+        return len(seen) >= 2 and cs
+    cs = eventually(backing_off_twice, interval=0.05, what="two CrashLoopBackOff periods")
+    delays = [float(m.split("back-off ")[1].split("s ")[0]) for m in seen]
+    assert delays[1] > delays[0], delays
+    assert cs.restart_count >= 2
+    assert cs.last_state.terminated.exit_code == 1
+    assert "crashing" in kubectl(bare_sandbox, "logs", name, "-n", NS, "--previous").stdout
+    events = core.list_namespaced_event(NS, field_selector=f"involvedObject.name={name}").items
+    assert "BackOff" in {e.reason for e in events}
+    core.delete_namespaced_pod(name, NS, grace_period_seconds=0)
+
+
+def test_environment_volumes_and_rewriting(bare_sandbox, core):
+    name = f"env-{uuid.uuid4().hex[:6]}"
+    core.create_namespaced_config_map(NS, {"metadata": {"name": name}, "data": {
+        "greeting": "hello", "app.conf": "data=/etc/app/data\nweb=http://web.sbtest.svc.cluster.local:80\n"}})
+    script = ('echo "name=$MY_NAME ns=$MY_NS ip=$MY_IP greet=$GREETING both=$BOTH svc=$WEB_SERVICE_HOST '
+              'url=$WEB_URL"; cat /etc/app/app.conf; echo run > /scratch/x && echo wrote=$(cat /scratch/x); '
+              'id -u; sleep 3600')
+    pod = _pod(name, "gameday-test/shell", [script], volumes=[
+        {"name": "conf", "configMap": {"name": name}}, {"name": "scratch", "emptyDir": {}}],
+        container={"env": [
+            {"name": "MY_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+            {"name": "MY_NS", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+            {"name": "MY_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+            {"name": "GREETING", "valueFrom": {"configMapKeyRef": {"name": name, "key": "greeting"}}},
+            {"name": "BOTH", "value": "$(GREETING)-$(MY_NAME)"},
+            {"name": "WEB_URL", "value": "http://web.sbtest.svc:80/"}],
+            "volumeMounts": [{"name": "conf", "mountPath": "/etc/app"},
+                             {"name": "scratch", "mountPath": "/scratch"}]})
+    core.create_namespaced_pod(NS, pod)
+    eventually(lambda: _status(core, name).phase == "Running", what="pod running")
+    def logged():
+        out = kubectl(bare_sandbox, "logs", name, "-n", NS, check=False)
+        assert "wrote=run" in out.stdout, out.stdout + out.stderr
+        return out.stdout
+    text = eventually(logged, what="log output")
+    ip = _status(core, name).pod_ip
+    svc_ip = core.read_namespaced_service("web", NS).spec.cluster_ip
+    assert f"name={name} ns={NS} ip={ip} greet=hello both=hello-{name}" in text
+    assert f"svc={svc_ip}" in text and f"url=http://{svc_ip}:80/" in text
+    assert f"web=http://{svc_ip}:80" in text  # configMap file rewritten too
+    assert "data=/etc/app/data" not in text  # the mount path points at the volume's directory
+    if os.geteuid() == 0:
+        assert "\n65534\n" in text  # an unprivileged user when the sandbox runs as root
+    core.delete_namespaced_pod(name, NS, grace_period_seconds=0)
+    core.delete_namespaced_config_map(name, NS)
+
+
+def test_liveness_failure_restarts_and_graceful_delete(bare_sandbox, core):
+    name = f"live-{uuid.uuid4().hex[:6]}"
+    # The server stops answering once /tmp/ok is gone: liveness fails, the container restarts.
+    pod = _pod(name, "gameday-test/web", container={
+        "livenessProbe": {"exec": {"command": ["sh", "-c", "test ! -e $HOME/broken"]}, "periodSeconds": 1,
+                          "failureThreshold": 2}})
+    core.create_namespaced_pod(NS, pod)
+    eventually(lambda: (_status(core, name).container_statuses or [None])[0] and
+               _status(core, name).container_statuses[0].ready, what="pod ready")
+    home = bare_sandbox.kubelet.pods[(NS, name)].main[0].env["HOME"]
+    open(os.path.join(home, "broken"), "w").close()
+    cs = eventually(lambda: (lambda c: c.restart_count >= 1 and c)(_status(core, name).container_statuses[0]),
+                    what="liveness restart")
+    assert cs.last_state.terminated is not None
+    events = {e.reason for e in core.list_namespaced_event(NS, field_selector=f"involvedObject.name={name}").items}
+    assert {"Unhealthy", "Killing"} <= events
+    os.unlink(os.path.join(home, "broken")) if os.path.exists(os.path.join(home, "broken")) else None
+    pid = bare_sandbox.kubelet.pods[(NS, name)].main[0].proc.pid
+    started = time.monotonic()
+    core.delete_namespaced_pod(name, NS)
+    eventually(lambda: not core.list_namespaced_pod(NS, field_selector=f"metadata.name={name}").items,
+               what="pod gone after graceful delete")
+    assert time.monotonic() - started < WAIT
+    assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
