@@ -21,7 +21,7 @@ from ..target import Target
 from ..timeline import Event, TimelineWriter, read
 from .safety import AbortCondition, AbortMonitor, DrillInterrupted, RollbackRegistry, SignalGuard, interrupt_experiment
 from .steady import API, Check, parse_checks
-from .watchers import AlertWatcher, HttpProbeWatcher, Signal, WorkloadWatcher
+from .watchers import AlertWatcher, HttpProbeWatcher, Signal, TrainingWatcher, WorkloadWatcher
 
 POLL = 0.05  # how often a wait re-reads the watchers' state (they observe at 250 ms or finer)
 
@@ -87,6 +87,8 @@ class Drill:
         self._workloads: WorkloadWatcher | None = None
         self._probes: dict[str, HttpProbeWatcher] = {}
         self._alerts: AlertWatcher | None = None
+        self._training: TrainingWatcher | None = None
+        self._watch_training = any("training_steps_lost" in str(s) for s in slas or [])
         self._signals: dict[str, Signal] = {}
         self._eval_lock = threading.Lock()
         self._holding_since: float | None = None
@@ -128,9 +130,17 @@ class Drill:
         self._alerts = AlertWatcher(sources, self.timeline, self._evaluate) if sources else None
         for w in [*self._probes.values(), *([self._alerts] if self._alerts else [])]:
             w.start()
+        if self._watch_training:
+            self.watch_training()
         if not self._workloads.synced.wait(timeout):
             raise TargetError(f"could not list and watch workloads on {self.target.context!r} within {timeout:.0f}s")
         self._evaluate()
+
+    def watch_training(self, service: str = "gaudi3-scale-trainer", ns: str = "gaudi3-scale") -> None:
+        """Record the trainer's progress (for `training_steps_lost`)."""
+        if self._training is None:
+            self._training = TrainingWatcher(self.target.service_url(service, ns) + "/metrics", self.timeline)
+            self._training.start()
 
     def _evaluate(self) -> None:
         """Recompute the steady state from what the watchers hold; called by
@@ -332,7 +342,7 @@ class Drill:
             if self.load is not None:
                 self.load.stop()
             for w in [*self._probes.values(), *([self._alerts] if self._alerts else []),
-                      *([self._workloads] if self._workloads else [])]:
+                      *([self._training] if self._training else []), *([self._workloads] if self._workloads else [])]:
                 w.stop()
             if failed:
                 outcome = "rollback-failed"

@@ -25,6 +25,15 @@ def _running_kubeconfig(state_dir: Path) -> Path | None:
     return None
 
 
+def platform_config() -> Path | None:
+    """deploy/sandbox/sandbox.yaml of the working directory or of this checkout."""
+    for base in (Path.cwd(), Path(__file__).resolve().parents[3]):
+        candidate = base / "deploy" / "sandbox" / "sandbox.yaml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 @contextlib.contextmanager
 def sandbox_kubeconfig(state_dir: Path) -> Iterator[Path]:
     running = _running_kubeconfig(state_dir)
@@ -36,7 +45,7 @@ def sandbox_kubeconfig(state_dir: Path) -> Iterator[Path]:
     except ImportError as exc:
         raise TargetError(f"no sandbox running in {state_dir} and none can be started here ({exc})")
     print(f"starting a sandbox in {state_dir} for this run ...", flush=True)
-    sandbox = Sandbox(state_dir)
+    sandbox = Sandbox(state_dir, config=platform_config())
     try:
         try:
             sandbox.start()

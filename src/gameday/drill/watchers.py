@@ -329,3 +329,45 @@ class AlertWatcher(_Thread):
     def is_firing(self, name: str) -> bool:
         with self.lock:
             return name in self.firing
+
+
+def parse_metrics(text: str, names: set[str]) -> dict[str, float]:
+    """Values of unlabelled samples in Prometheus text format."""
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name, _, rest = line.partition(" ")
+        if name in names:
+            try:
+                out[name] = float(rest.split()[0])
+            except (ValueError, IndexError):
+                continue
+    return out
+
+
+class TrainingWatcher(_Thread):
+    """The trainer's live step (`training_job_step` of `training_current_job_id`
+    on its /metrics) every 250 ms; writes `training_progress` when it changes."""
+
+    def __init__(self, url: str, timeline: TimelineWriter | None, interval: float = INTERVAL):
+        super().__init__()
+        self.url, self.timeline, self.interval = url, timeline, interval
+        self.last: tuple[str, int] | None = None
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            started = time.time()
+            try:
+                with urllib.request.urlopen(self.url, timeout=1.0) as resp:
+                    values = parse_metrics(resp.read().decode("utf-8", "replace"),
+                                           {"training_current_job_id", "training_job_step"})
+            except (OSError, ValueError):
+                values = {}
+            job = int(values.get("training_current_job_id", 0))
+            if job and "training_job_step" in values:
+                now = (str(job), int(values["training_job_step"]))
+                if now != self.last and self.timeline:
+                    self.timeline.emit("training_progress", step=now[1], job=now[0])
+                self.last = now
+            self.stop_event.wait(max(0.0, self.interval - (time.time() - started)))

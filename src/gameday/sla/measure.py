@@ -118,7 +118,10 @@ def measure(events: Iterable[Event], expected_alert: str | None = None) -> Measu
         p50 = p95 = p99 = None
 
     verified = [e for e in events if e.kind == "writes_verified"]
-    progress = [int(e.get("step")) for e in events if e.kind == "training_progress"]
+    progress: dict[str, list[int]] = {}
+    for e in events:
+        if e.kind == "training_progress":
+            progress.setdefault(str(e.get("job") or ""), []).append(int(e.get("step")))
 
     def secs(ms: float | None) -> float | None:
         return None if ms is None else ms / 1000.0
@@ -136,6 +139,6 @@ def measure(events: Iterable[Event], expected_alert: str | None = None) -> Measu
         error_rate=(failures / requests) if requests else None,
         p50_latency=secs(p50), p95_latency=secs(p95), p99_latency=secs(p99),
         lost_writes=len(verified[-1].get("missing") or []) if verified else None,
-        training_steps_lost=training_steps_lost(progress) if progress else None,
+        training_steps_lost=sum(training_steps_lost(steps) for steps in progress.values()) if progress else None,
         detected_by=alert.get("alert") if alert else None,
     )

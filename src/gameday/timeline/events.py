@@ -89,8 +89,8 @@ class Kinds:
         "writes_verified", {"checked": int, "missing": list}, {},
         "Acknowledged job ids were read back; `missing` are the ones the API no longer has.")
     training_progress = EventKind(
-        "training_progress", {"step": int}, {"pod": str},
-        "The trainer's training step counter as observed (a drop means progress was lost).")
+        "training_progress", {"step": int}, {"pod": str, "job": str},
+        "The step of the job being trained, as observed (a drop for the same job means progress was lost).")
     pod_status = EventKind(
         "pod_status", {"namespace": str, "pod": str, "phase": str, "ready": bool},
         {"restarts": int, "reason": str, "ready_since": str, "started_at": str, "deleted": bool, "deleted_at": str},

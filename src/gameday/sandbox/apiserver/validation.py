@@ -149,7 +149,8 @@ def _containers(path: str, containers: Any, errs: list[FieldError], required: bo
     return names
 
 
-def pod_spec(path: str, spec: Any, errs: list[FieldError], restart_policies=("Always", "OnFailure", "Never")) -> None:
+def pod_spec(path: str, spec: Any, errs: list[FieldError], restart_policies=("Always", "OnFailure", "Never"),
+             claim_templates: frozenset = frozenset()) -> None:
     if not _is_map(spec):
         errs.append(FieldError(path, "Required value"))
         return
@@ -161,7 +162,7 @@ def pod_spec(path: str, spec: Any, errs: list[FieldError], restart_policies=("Al
     if rp is not None and rp not in restart_policies:
         errs.append(FieldError(f"{path}.restartPolicy", "Unsupported value", f'"{rp}": supported values: '
                                + ", ".join(f'"{r}"' for r in restart_policies)))
-    vols: set[str] = set()
+    vols: set[str] = set(claim_templates)  # a StatefulSet's volumeClaimTemplates are volumes too
     for i, v in enumerate(spec.get("volumes") or []):
         if not _is_map(v) or not v.get("name"):
             errs.append(FieldError(f"{path}.volumes[{i}].name", "Required value"))
@@ -202,7 +203,9 @@ def _selector_and_template(spec: dict, errs: list[FieldError], restart_policies=
     if reqs and not labels_match(reqs, labels if _is_map(labels) else {}):
         errs.append(FieldError("spec.template.metadata.labels", "Invalid value",
                                f"{labels}: `selector` does not match template `labels`"))
-    pod_spec("spec.template.spec", tpl.get("spec"), errs, restart_policies)
+    claims = frozenset((t.get("metadata") or {}).get("name") for t in spec.get("volumeClaimTemplates") or []
+                       if _is_map(t) and _is_map(t.get("metadata")))
+    pod_spec("spec.template.spec", tpl.get("spec"), errs, restart_policies, claims)
 
 
 def _non_negative(spec: dict, field: str, errs: list[FieldError]) -> None:

@@ -1,0 +1,92 @@
+"""Every experiment on the sandbox with the reference platform, under load,
+through `gameday run`; the load runner and the locustfile against the real
+API; the facade's rollbacks on an exception. Uses the session `sandbox`."""
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from gameday.chaos.integrity import missing_jobs
+from gameday.chaos.settings import read_config
+from gameday.drill import Drill
+from gameday.load import LoadRun
+from gameday.target import Target
+from gameday.timeline import read
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPERIMENTS = sorted((ROOT / "experiments").glob("*.json"))
+API = ("gaudi3-scale-api", "gaudi3-scale")
+pytestmark = pytest.mark.sandbox
+
+
+@pytest.fixture(scope="module")
+def target(sandbox) -> Target:
+    return Target.connect(sandbox.kubeconfig)
+
+
+def test_load_runner_with_workers_collects_acknowledged_jobs(target):
+    run = LoadRun(target.service_url(*API), users=6, spawn_rate=6, workers=2)
+    run.start()
+    try:
+        assert run.wait_for_samples(8, timeout=120)
+    finally:
+        run.stop()
+    assert sum(s.requests for s in run.samples) > 0
+    assert run.acked, "no job was acknowledged with 201"
+    assert all(s.users <= 6 for s in run.samples)
+    assert missing_jobs(target.service_url(*API), run.acked) == []
+
+
+def test_stock_locust_runs_the_locustfile(target, tmp_path):
+    locust = Path(sys.executable).with_name("locust")
+    proc = subprocess.run([str(locust), "-f", str(ROOT / "loadtests" / "locustfile.py"), "--headless",
+                           "--host", target.service_url(*API), "-u", "4", "-r", "4", "-t", "6s",
+                           "--csv", str(tmp_path / "run"), "--only-summary"],
+                          capture_output=True, text=True, timeout=180, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = {r["Name"]: r for r in csv.DictReader(open(tmp_path / "run_stats.csv"))}
+    assert int(rows["Aggregated"]["Request Count"]) > 0
+    assert int(rows["Aggregated"]["Failure Count"]) == 0
+    assert "/health" in rows
+
+
+def test_facade_rolls_back_when_the_drill_raises(target, tmp_path):
+    with pytest.raises(RuntimeError, match="step blew up"):
+        with Drill(target, "rollback-on-error", tmp_path) as d:
+            d.confirm_steady_state(within=180)
+            d.inject("maintenance-mode")
+            assert read_config("maintenance_mode", configuration=d.configuration) == "true"
+            with d.step("a-step-that-fails"):
+                raise RuntimeError("step blew up")
+    assert read_config("maintenance_mode", configuration=target.chaos_configuration()) == "false"
+    events = read(tmp_path / "rollback-on-error.timeline.jsonl")
+    assert [e.get("ok") for e in events if e.kind == "rollback_finished"] == [True]
+    assert any(e.kind == "step_finished" and e.get("ok") is False for e in events)
+    assert events[-1].get("outcome") == "error"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("experiment", EXPERIMENTS, ids=lambda p: p.stem)
+def test_experiment_passes_on_the_sandbox_under_load(sandbox, experiment, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "gameday.cli", "run", str(experiment), "--kubeconfig",
+                           str(sandbox.kubeconfig), "--reports", str(tmp_path), "--users", "5"],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    suite = ET.parse(tmp_path / f"{experiment.stem}.junit.xml").getroot().find("testsuite")
+    slas = json.loads(experiment.read_text())["extensions"][0]["sla"]
+    cases = {c.get("name"): c for c in suite.findall("testcase")}
+    assert sorted(cases) == sorted(slas)
+    for name, case in cases.items():
+        props = {p.get("name"): p.get("value") for p in case.find("properties")}
+        assert case.find("failure") is None, name
+        assert props["measured"] != "not measured", name
+    figures = {p.get("name"): p.get("value") for p in suite.find("properties")}
+    assert float(figures["requests"]) > 0  # it ran under load
+    events = read(tmp_path / f"{experiment.stem}.timeline.jsonl")
+    assert events[-1].kind == "drill_finished" and events[-1].get("outcome") == "finished"
