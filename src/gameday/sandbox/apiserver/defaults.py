@@ -86,6 +86,9 @@ def on_create(res: Resource, obj: dict[str, Any]) -> None:
     kind = res.kind
     if kind == "Pod" and spec is not None:
         pod_spec(spec)
+        # Real pods always list volumes (the service-account token volume):
+        # clients such as chaosk8s's drain iterate them without a None check.
+        spec.setdefault("volumes", [])
         obj["status"] = {"phase": "Pending", "qosClass": _qos(spec)}
     elif kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet") and spec is not None:
         if kind != "DaemonSet":
@@ -101,7 +104,8 @@ def on_create(res: Resource, obj: dict[str, Any]) -> None:
             spec.setdefault("updateStrategy", {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}})
             spec.setdefault("persistentVolumeClaimRetentionPolicy",
                             {"whenDeleted": "Retain", "whenScaled": "Retain"})
-        obj["status"] = {}
+        # The client's models require status.replicas of these kinds.
+        obj["status"] = {"replicas": 0} if kind in ("ReplicaSet", "StatefulSet") else {}
     elif kind == "Job" and spec is not None:
         spec.setdefault("backoffLimit", 6)
         spec.setdefault("completionMode", "NonIndexed")
