@@ -130,6 +130,7 @@ class DeploymentController(Controller):
             },
             "spec": {"replicas": 0, "selector": selector, "template": t,
                      "minReadySeconds": dep["spec"].get("minReadySeconds", 0)},
+            "status": {"replicas": 0},
         }
         try:
             rs = self.store.create(REPLICASET, rs)

@@ -1,0 +1,226 @@
+"""Controllers against a running sandbox: deployments scale and roll out
+(and back), cordon/drain and the scheduler, Jobs, StatefulSets and their
+claims, resource-based Pending, NetworkPolicy in the service proxy."""
+from __future__ import annotations
+
+import json
+import socket
+import urllib.request
+import uuid
+
+import pytest
+from kubernetes import client
+
+from .helpers import api_client, eventually, kubectl
+
+NS = "sbtest"
+pytestmark = pytest.mark.sandbox
+
+
+@pytest.fixture(scope="module")
+def api(bare_sandbox):
+    c = api_client(bare_sandbox)
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="module")
+def core(api):
+    return client.CoreV1Api(api)
+
+
+@pytest.fixture(scope="module")
+def apps(api):
+    return client.AppsV1Api(api)
+
+
+@pytest.fixture(scope="module")
+def batch(api):
+    return client.BatchV1Api(api)
+
+
+def _get(url: str) -> int:
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return resp.status
+
+
+def _serves(url: str) -> bool:
+    try:
+        return _get(url) == 200
+    except OSError:
+        return False
+
+
+def _available(apps, name: str, want: int) -> bool:
+    d = apps.read_namespaced_deployment(name, NS)
+    return d.status.observed_generation >= d.metadata.generation and (d.status.available_replicas or 0) == want \
+        and (d.status.updated_replicas or 0) == want and (d.status.replicas or 0) == want
+
+
+def test_scale_to_zero_and_back_serves_again(bare_sandbox, apps, core):
+    url = bare_sandbox.service_url("web", NS)
+    assert _serves(url)
+    kubectl(bare_sandbox, "scale", "deployment", "web", "-n", NS, "--replicas=0")
+    eventually(lambda: not core.list_namespaced_pod(NS, label_selector="app=web").items, what="no web pods")
+    assert not _serves(url)
+    kubectl(bare_sandbox, "scale", "deployment", "web", "-n", NS, "--replicas=2")
+    eventually(lambda: _available(apps, "web", 2), what="web available again")
+    eventually(lambda: _serves(url), what="web serves again")
+    ep = core.read_namespaced_endpoints("web", NS)
+    assert len(ep.subsets[0].addresses) == 2
+
+
+def test_rollout_to_failing_image_then_undo(bare_sandbox, apps, core):
+    url = bare_sandbox.service_url("web", NS)
+    kubectl(bare_sandbox, "set", "image", "deployment/web", "-n", NS, "web=gameday-test/crash")
+    status = kubectl(bare_sandbox, "rollout", "status", "deployment/web", "-n", NS, "--timeout=5s", check=False)
+    assert status.returncode != 0  # the new pods never become ready
+    # maxUnavailable 0: the old pods keep serving during the broken rollout.
+    assert _serves(url)
+    history = kubectl(bare_sandbox, "rollout", "history", "deployment/web", "-n", NS).stdout
+    assert len([line for line in history.splitlines() if line.strip()[:1].isdigit()]) >= 2
+    kubectl(bare_sandbox, "rollout", "undo", "deployment/web", "-n", NS)
+    kubectl(bare_sandbox, "rollout", "status", "deployment/web", "-n", NS, "--timeout=120s")
+    d = apps.read_namespaced_deployment("web", NS)
+    assert d.spec.template.spec.containers[0].image == "gameday-test/web:1"
+    conds = {c.type: c for c in d.status.conditions}
+    assert conds["Available"].status == "True" and conds["Progressing"].reason == "NewReplicaSetAvailable"
+    eventually(lambda: all(p.spec.containers[0].image == "gameday-test/web:1"
+                           for p in core.list_namespaced_pod(NS, label_selector="app=web").items), what="old pods gone")
+    assert _serves(url)
+    kubectl(bare_sandbox, "rollout", "restart", "deployment/web", "-n", NS)
+    kubectl(bare_sandbox, "rollout", "status", "deployment/web", "-n", NS, "--timeout=120s")
+    assert eventually(lambda: _available(apps, "web", 2), what="web available after restart")
+
+
+def test_cordon_blocks_scheduling_and_drain_evicts(bare_sandbox, apps, core):
+    node = bare_sandbox.config.node.name
+    try:
+        kubectl(bare_sandbox, "drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--force",
+                "--timeout=120s")
+        assert core.read_node(node).spec.unschedulable
+        # The web pods came back but cannot be scheduled.
+        pending = eventually(lambda: (lambda ps: len(ps) == 2 and all(
+            p.status.phase == "Pending" and not p.spec.node_name for p in ps) and ps)(
+            core.list_namespaced_pod(NS, label_selector="app=web").items), what="web pods pending")
+        name = pending[0].metadata.name
+        eventually(lambda: "FailedScheduling" in {e.reason for e in core.list_namespaced_event(
+            NS, field_selector=f"involvedObject.name={name}").items}, what="FailedScheduling event")
+        cond = {c.type: c for c in core.read_namespaced_pod(name, NS).status.conditions}["PodScheduled"]
+        assert cond.status == "False" and cond.reason == "Unschedulable"
+    finally:
+        kubectl(bare_sandbox, "uncordon", node)
+    eventually(lambda: _available(apps, "web", 2), what="web back after uncordon")
+
+
+def test_insufficient_extended_resource_stays_pending(bare_sandbox, core):
+    name = f"greedy-{uuid.uuid4().hex[:6]}"
+    core.create_namespaced_pod(NS, {"metadata": {"name": name}, "spec": {"containers": [{
+        "name": "main", "image": "gameday-test/shell",
+        "resources": {"limits": {"habana.ai/gaudi": "1"}}}]}})
+    eventually(lambda: "Insufficient habana.ai/gaudi" in (
+        {c.type: c for c in core.read_namespaced_pod(name, NS).status.conditions or []}.get("PodScheduled")
+        or client.V1PodCondition(status="", type="", message="")).message or "", what="unschedulable")
+    assert core.read_namespaced_pod(name, NS).status.phase == "Pending"
+    core.delete_namespaced_pod(name, NS, grace_period_seconds=0)
+
+
+def test_job_backoff_limit_and_completions(bare_sandbox, batch, core):
+    fail, ok = f"fail-{uuid.uuid4().hex[:6]}", f"ok-{uuid.uuid4().hex[:6]}"
+    template = lambda image, args: {"spec": {"restartPolicy": "Never", "containers": [  # noqa: E731
+        {"name": "main", "image": image, **({"args": args} if args else {})}]}}
+    batch.create_namespaced_job(NS, {"metadata": {"name": fail}, "spec": {
+        "backoffLimit": 1, "template": template("gameday-test/crash", None)}})
+    batch.create_namespaced_job(NS, {"metadata": {"name": ok}, "spec": {
+        "completions": 2, "parallelism": 1, "template": template("gameday-test/shell", ["echo done"])}})
+
+    def finished(name, kind):
+        job = batch.read_namespaced_job(name, NS)
+        return any(c.type == kind and c.status == "True" for c in job.status.conditions or []) and job
+    failed = eventually(lambda: finished(fail, "Failed"), what="job failed")
+    assert failed.status.failed == 2
+    assert {c.type: c for c in failed.status.conditions}["Failed"].reason == "BackoffLimitExceeded"
+    done = eventually(lambda: finished(ok, "Complete"), what="job complete")
+    assert done.status.succeeded == 2 and done.status.completion_time is not None
+    pods = core.list_namespaced_pod(NS, label_selector=f"job-name={ok}").items
+    assert len(pods) == 2 and all(p.status.phase == "Succeeded" for p in pods)
+    assert "done" in kubectl(bare_sandbox, "logs", pods[0].metadata.name, "-n", NS).stdout
+    for name in (fail, ok):
+        batch.delete_namespaced_job(name, NS, propagation_policy="Background")
+    eventually(lambda: not core.list_namespaced_pod(NS, label_selector=f"job-name in ({fail},{ok})").items,
+               what="job pods collected")
+
+
+def test_statefulset_claim_survives_pod_deletion(bare_sandbox, apps, core):
+    name = f"db{uuid.uuid4().hex[:4]}"
+    script = '[ -f /data/id ] || echo "$HOSTNAME-$$" > /data/id; echo "id=$(cat /data/id)"; sleep 3600'
+    apps.create_namespaced_stateful_set(NS, {"metadata": {"name": name}, "spec": {
+        "replicas": 2, "serviceName": name, "selector": {"matchLabels": {"sts": name}},
+        "template": {"metadata": {"labels": {"sts": name}}, "spec": {
+            "terminationGracePeriodSeconds": 1,
+            "containers": [{"name": "main", "image": "gameday-test/shell", "args": [script],
+                            "volumeMounts": [{"name": "data", "mountPath": "/data"}]}]}},
+        "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
+            "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]}})
+    eventually(lambda: (apps.read_namespaced_stateful_set(name, NS).status.ready_replicas or 0) == 2,
+               what="statefulset ready")
+    pods = sorted(p.metadata.name for p in core.list_namespaced_pod(NS, label_selector=f"sts={name}").items)
+    assert pods == [f"{name}-0", f"{name}-1"]
+    pvc = core.read_namespaced_persistent_volume_claim(f"data-{name}-0", NS)
+    assert pvc.status.phase == "Bound"
+
+    def logged_id(pod):
+        out = kubectl(bare_sandbox, "logs", pod, "-n", NS, check=False).stdout
+        assert "id=" in out, out
+        return out.split("id=")[1].split()[0]
+    first = eventually(lambda: logged_id(f"{name}-0"), what="first id")
+    uid = core.read_namespaced_pod(f"{name}-0", NS).metadata.uid
+    core.delete_namespaced_pod(f"{name}-0", NS)
+    eventually(lambda: (lambda p: p.metadata.uid != uid and p.status.phase == "Running")(
+        core.read_namespaced_pod(f"{name}-0", NS)), what="pod recreated")
+    assert eventually(lambda: logged_id(f"{name}-0"), what="second id") == first
+    apps.delete_namespaced_stateful_set(name, NS)
+    eventually(lambda: not core.list_namespaced_pod(NS, label_selector=f"sts={name}").items,
+               what="statefulset pods collected")
+
+
+def test_network_policy_cuts_service_traffic(bare_sandbox, api):
+    net = client.NetworkingV1Api(api)
+    url = bare_sandbox.service_url("web", NS)
+    assert _serves(url)
+    # An open connection before the policy: a firewall drops it too.
+    host, port = url.removeprefix("http://").split(":")
+    held = socket.create_connection((host, int(port)), timeout=10)
+    net.create_namespaced_network_policy(NS, {"metadata": {"name": "deny-web"}, "spec": {
+        "podSelector": {"matchLabels": {"app": "web"}}, "policyTypes": ["Ingress"], "ingress": []}})
+    try:
+        eventually(lambda: not _serves(url), what="traffic refused")
+        held.settimeout(30)
+        try:
+            held.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            assert held.recv(100) == b""
+        except OSError:
+            pass  # reset: cut as well
+    finally:
+        held.close()
+        net.delete_namespaced_network_policy("deny-web", NS)
+    eventually(lambda: _serves(url), what="traffic allowed again")
+
+
+def test_discovery_lists_scrape_targets(bare_sandbox, core):
+    name = f"scraped-{uuid.uuid4().hex[:6]}"
+    core.create_namespaced_pod(NS, {"metadata": {"name": name, "labels": {"app.kubernetes.io/name": "m"},
+                                                 "annotations": {"prometheus.io/scrape": "true",
+                                                                 "prometheus.io/port": "8080"}},
+                                    "spec": {"containers": [{"name": "main", "image": "gameday-test/web"}]}})
+    url = bare_sandbox.service_url("sandbox-discovery", "kube-system") + "/targets"
+
+    def listed():
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            groups = json.load(resp)
+        return next((g for g in groups if g["labels"]["pod"] == name), None)
+    group = eventually(listed, what="target listed")
+    ip = core.read_namespaced_pod(name, NS).status.pod_ip
+    assert group["targets"] == [f"{ip}:8080"]
+    assert group["labels"]["namespace"] == NS and group["labels"]["app_kubernetes_io_name"] == "m"
+    core.delete_namespaced_pod(name, NS, grace_period_seconds=0)
