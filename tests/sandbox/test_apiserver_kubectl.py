@@ -282,3 +282,17 @@ def test_top_pods_and_nodes(server):
     assert pods[0][:3] == ["NAME", "CPU(cores)", "MEMORY(bytes)"] and pods[1][:3] == ["api-1", "250m", "100Mi"]
     nodes = _table(kubectl(server, "top", "nodes").stdout)
     assert nodes[1][:2] == ["node-1", "500m"]
+
+
+def test_create_generators_send_protobuf(server):
+    # kubectl's typed clients encode these in the Kubernetes protobuf format.
+    kubectl(server, "create", "namespace", "made-by-create")
+    kubectl(server, "create", "configmap", "settings", "-n", "made-by-create", "--from-literal=mode=fast")
+    kubectl(server, "create", "secret", "generic", "creds", "-n", "made-by-create", "--from-literal=pw=hunter2")
+    assert server.store.get(R.NAMESPACE, None, "made-by-create")["status"]["phase"] == "Active"
+    assert server.store.get(R.CONFIGMAP, "made-by-create", "settings")["data"] == {"mode": "fast"}
+    assert server.store.get(R.SECRET, "made-by-create", "creds")["data"] == {"pw": "aHVudGVyMg=="}
+    refused = kubectl(server, "create", "deployment", "d", "--image=busybox", "-n", "made-by-create", check=False)
+    assert refused.returncode != 0 and "send it as JSON" in refused.stderr
+    kubectl(server, "delete", "namespace", "made-by-create", "--timeout=60s")
+    assert server.store.try_get(R.NAMESPACE, None, "made-by-create") is None

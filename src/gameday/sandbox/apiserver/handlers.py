@@ -16,7 +16,7 @@ from .. import resources as R
 from ..resources import Resource
 from ..selectors import SelectorError, labels_match, selector_from_match
 from ..store import ApiError, Store, already_exists, not_found, now_iso
-from . import defaults, patch as patching, tables, validation
+from . import defaults, patch as patching, protobuf, tables, validation
 from .http import Request, Response, Stream, dumps, json_response, success_status
 from .routing import Route
 
@@ -45,6 +45,15 @@ def _decode(req: Request, allow: Sequence[str], what: str) -> Any:
                        f"{', '.join(a for a in allow if a)}")
     if not req.body.strip():
         raise validation.bad_request(f"the {what} is empty: send a JSON object")
+    if ctype == protobuf.CONTENT_TYPE:
+        try:
+            return protobuf.decode(req.body)
+        except LookupError as exc:
+            raise ApiError(415, "UnsupportedMediaType", f"the sandbox decodes protobuf only for "
+                           f"{', '.join(k for _, k in protobuf.SCHEMAS)}, not {exc}: send it as JSON "
+                           "(e.g. kubectl create -f FILE or kubectl apply -f FILE)")
+        except protobuf.ProtobufError as exc:
+            raise validation.bad_request(f"couldn't decode the {what}: {exc}")
     try:
         if ctype in _YAML_TYPES or ctype == patching.APPLY:
             return yaml.safe_load(req.body)
@@ -55,7 +64,7 @@ def _decode(req: Request, allow: Sequence[str], what: str) -> Any:
 
 
 def decode_object(req: Request, res: Resource) -> dict:
-    obj = _decode(req, ("application/json",) + _YAML_TYPES, "request body")
+    obj = _decode(req, ("application/json", protobuf.CONTENT_TYPE) + _YAML_TYPES, "request body")
     if not isinstance(obj, dict):
         raise validation.bad_request(f"the request body must be a JSON object, not {type(obj).__name__}")
     api_version, kind = obj.get("apiVersion"), obj.get("kind")

@@ -233,6 +233,12 @@ class ApiServer:
                 except ApiError:
                     pass  # created meanwhile by someone else
 
+    def prepare_create(self, res, obj: dict) -> dict:
+        """Default, admit and validate `obj` as a create through the API would
+        (raises ApiError): for objects written to the store directly, such as
+        the manifests the sandbox applies at start."""
+        return self.api.verbs.prepare_create(res, obj)
+
     def stop(self) -> None:
         if self._server is None:
             return
