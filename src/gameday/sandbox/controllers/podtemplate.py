@@ -20,6 +20,7 @@ def new_pod(template: dict, owner: dict, *, name: str | None = None, generate_na
     spec.setdefault("schedulerName", "default-scheduler")
     spec.setdefault("serviceAccountName", "default")
     spec.setdefault("securityContext", {})
+    spec.setdefault("volumes", [])  # clients (chaosk8s drain) iterate it without a None check
     for c in spec.get("containers", []) + spec.get("initContainers", []):
         c.setdefault("imagePullPolicy", "IfNotPresent")
         c.setdefault("terminationMessagePath", "/dev/termination-log")
