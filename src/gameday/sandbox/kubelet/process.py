@@ -126,7 +126,26 @@ def can_execute(path: str, run_as: RunAs) -> bool:
     except OSError:
         return False
     return _allowed(st, run_as, stat.S_IXUSR, stat.S_IXGRP, stat.S_IXOTH) and \
-        _allowed(st, run_as, stat.S_IRUSR, stat.S_IRGRP, stat.S_IROTH)
+        _allowed(st, run_as, stat.S_IRUSR, stat.S_IRGRP, stat.S_IROTH) and \
+        _interpreter_ok(p, run_as)
+
+
+def _interpreter_ok(path: Path, run_as: RunAs) -> bool:
+    """A script (console scripts such as hpu-hog) runs only if its #!
+    interpreter is executable by the user too (a venv's python may live
+    under a directory closed to other users)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(256)
+    except OSError:
+        return False
+    if not head.startswith(b"#!"):
+        return True
+    parts = head[2:].split(b"\n", 1)[0].split()
+    if not parts:
+        return True
+    interpreter = os.fsdecode(parts[0])
+    return interpreter == str(path) or can_execute(interpreter, run_as)
 
 
 def _allowed(st: os.stat_result, run_as: RunAs, u: int, g: int, o: int) -> bool:
