@@ -139,8 +139,7 @@ class Sandbox:
         self.discovery = DiscoveryServer(self.store, f"{prefix}.0.2")
         self.discovery.start()
         self.api.write_kubeconfig(self.kubeconfig)
-        prepare = getattr(getattr(self.api, "api", None), "verbs", None)
-        manifest_files.apply(self.store, loaded, prepare.prepare_create if prepare else None)
+        manifest_files.apply(self.store, loaded, self.api.prepare_create)
         self.info_file.write_text(json.dumps({
             "pid": os.getpid(), "url": self.api.url, "kubeconfig": str(self.kubeconfig),
             "block": f"{prefix}.0.0/16", "started": time.time()}))

@@ -758,7 +758,8 @@ class Kubelet:
                 for c in rt.containers():
                     if c.memory_limit and c.proc and c.proc.poll() is None:
                         rss = groups.get(c.proc.pid, (0.0, 0))[1]
-                        if rss > c.memory_limit:
+                        # RSS over-counts shared pages: confirm with PSS before killing.
+                        if rss > c.memory_limit and procusage.group_pss(c.proc.pid) > c.memory_limit:
                             c.oom = True
                             signal_group(c.proc.pid, signal.SIGKILL)
 

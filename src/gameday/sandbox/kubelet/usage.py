@@ -52,3 +52,23 @@ def node_totals() -> tuple[float, int]:
     except OSError:
         pass
     return cpu, max(0, total - avail)
+
+
+def group_pss(pgid: int) -> int:
+    """Proportional set size of a process group in bytes: shared memory (a
+    database's buffers) is counted once, not once per process as RSS would."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.getpgid(int(entry)) != pgid:
+                continue
+            with open(f"/proc/{entry}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+        except (OSError, ValueError):
+            continue
+    return total

@@ -1,0 +1,1 @@
+"""Programs that stand in for an image's entrypoint script inside a pod."""
