@@ -347,7 +347,20 @@ class ScenarioRun:
         from ..timeline.store import read
         return judge_events(read(path) if path else [], slas, getattr(self._drill, "detection_alert", None))
 
+    def _await_load_after_work(self, within: float = 10.0) -> None:
+        """Under load, let one full second of load after the last runbook
+        step reach the timeline, so a short step's window is not empty."""
+        d = self._drill
+        timeline = getattr(d, "timeline", None)
+        if d is None or getattr(d, "load", None) is None or timeline is None:
+            return
+        marks = [e.t for e in list(timeline.events) if e.kind in ("step_finished", "fault_injected")]
+        if marks:
+            last = max(marks)
+            wait_until(lambda: any(e.kind == "load_sample" and e.t >= last + 1.0 for e in list(timeline.events)), within)
+
     def check_slas(self, slas: list[sla_maths.Sla]) -> None:
+        self._await_load_after_work()
         self.verdict = self.judge(slas)
         if not self.verdict.passed:
             raise StepFailed(format_misses(self.verdict))

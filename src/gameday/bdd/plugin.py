@@ -10,6 +10,7 @@ loaded by features/conftest.py and by `gameday drill`).
   verdicts.json and the HTML report under the reports folder."""
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -140,11 +141,14 @@ class DrillSession:
         if not self.progress:
             return
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
-        if tr is not None:
-            tr.ensure_newline()
-            tr.write_line(line)
-        else:
-            print(line, flush=True)
+        capman = self.config.pluginmanager.get_plugin("capturemanager")
+        # Steps run with output captured; progress is for the operator now.
+        with capman.global_and_fixture_disabled() if capman else contextlib.nullcontext():
+            if tr is not None:
+                tr.ensure_newline()
+                tr.write_line(line)
+            else:
+                print(line, flush=True)
 
     # -- pytest-bdd hooks --------------------------------------------------------
     def pytest_bdd_before_scenario(self, request, feature, scenario):
