@@ -2,7 +2,8 @@
 
 Status moves queued -> running -> completed | failed. A failed attempt is
 retried (with its checkpoint) until `max_attempts`; a running job whose
-trainer stopped renewing its lease goes back to queued."""
+trainer stopped renewing its lease goes back to queued. `error` keeps the
+last failure's message, also once a retry succeeded."""
 from __future__ import annotations
 
 import json
@@ -93,7 +94,7 @@ def claim_next(db: Database, worker: str, max_attempts: int, lease_seconds: floa
         )
         return conn.execute(
             f"""UPDATE training_jobs SET status = 'running', attempts = attempts + 1, worker = %s,
-                       error = NULL, started_at = now(), finished_at = NULL, heartbeat_at = now()
+                       started_at = now(), finished_at = NULL, heartbeat_at = now()
                 WHERE id = (
                     SELECT id FROM training_jobs
                     WHERE status = 'queued' OR (status = 'failed' AND attempts < %s)
