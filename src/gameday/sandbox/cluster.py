@@ -188,32 +188,8 @@ class Sandbox:
 
     def not_ready(self) -> list[str]:
         """What keeps the sandbox from being ready, one line each (empty when ready)."""
-        problems = []
-        for pod in self.store.list(POD)[0]:
-            phase = pod.get("status", {}).get("phase")
-            if phase == "Succeeded" or pod["metadata"].get("deletionTimestamp"):
-                continue
-            owners = {r.get("kind") for r in pod["metadata"].get("ownerReferences") or []}
-            if "Job" in owners and phase != "Failed":
-                continue
-            if not is_pod_ready(pod):
-                states = []
-                for cs in pod.get("status", {}).get("containerStatuses") or []:
-                    state = next(iter(cs.get("state") or {"unknown": {}}))
-                    detail = (cs["state"].get(state) or {}).get("reason", "")
-                    states.append(f"{cs['name']}={state}{'/' + detail if detail else ''}"
-                                  f"(restarts {cs.get('restartCount', 0)})")
-                problems.append(f"pod {pod['metadata']['namespace']}/{pod['metadata']['name']} {phase}: "
-                                + (", ".join(states) or "not scheduled"))
-        for res in (DEPLOYMENT, STATEFULSET):
-            for obj in self.store.list(res)[0]:
-                want = int(obj["spec"].get("replicas", 1))
-                st = obj.get("status") or {}
-                have = st.get("availableReplicas" if res is DEPLOYMENT else "readyReplicas", 0) or 0
-                if have < want or st.get("observedGeneration", 0) < obj["metadata"].get("generation", 1):
-                    problems.append(f"{res.kind.lower()} {obj['metadata']['namespace']}/{obj['metadata']['name']}: "
-                                    f"{have}/{want} ready")
-        return problems
+        return readiness_problems(self.store.list(POD)[0], self.store.list(DEPLOYMENT)[0],
+                                  self.store.list(STATEFULSET)[0])
 
     def wait_ready(self, timeout: float = 120.0) -> None:
         """Until every pod is Ready and every deployment available; raises
@@ -253,3 +229,35 @@ class Sandbox:
         except OSError:
             pass
         return "".join(out)
+
+
+def readiness_problems(pods: list[dict], deployments: list[dict], statefulsets: list[dict]) -> list[str]:
+    """Pods not Ready (Job pods excepted) and workloads short of replicas,
+    one line each. Pure: `gameday sandbox up --wait` feeds it from the API."""
+    problems = []
+    for pod in pods:
+        phase = pod.get("status", {}).get("phase")
+        if phase == "Succeeded" or pod["metadata"].get("deletionTimestamp"):
+            continue
+        owners = {r.get("kind") for r in pod["metadata"].get("ownerReferences") or []}
+        if "Job" in owners and phase != "Failed":
+            continue
+        if not is_pod_ready(pod):
+            states = []
+            for cs in pod.get("status", {}).get("containerStatuses") or []:
+                state = next(iter(cs.get("state") or {"unknown": {}}))
+                detail = (cs["state"].get(state) or {}).get("reason", "")
+                states.append(f"{cs['name']}={state}{'/' + detail if detail else ''}"
+                              f"(restarts {cs.get('restartCount', 0)})")
+            problems.append(f"pod {pod['metadata']['namespace']}/{pod['metadata']['name']} {phase}: "
+                            + (", ".join(states) or "not scheduled"))
+    for kind, items, field in (("deployment", deployments, "availableReplicas"),
+                               ("statefulset", statefulsets, "readyReplicas")):
+        for obj in items:
+            want = int(obj["spec"].get("replicas", 1))
+            st = obj.get("status") or {}
+            have = st.get(field, 0) or 0
+            if have < want or st.get("observedGeneration", 0) < obj["metadata"].get("generation", 1):
+                problems.append(f"{kind} {obj['metadata']['namespace']}/{obj['metadata']['name']}: "
+                                f"{have}/{want} ready")
+    return problems

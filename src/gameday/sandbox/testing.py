@@ -8,7 +8,7 @@
   with a reason while that file does not exist. Sets KUBECONFIG for the
   session (the harness's default target) and restores it afterwards.
 - `bare_sandbox`: no platform, only the small manifests of
-  tests/sandbox/manifests/ and the test images of TEST_IMAGES.
+  tests/sandbox/manifests/ and its test images (TEST_CONFIG).
 
 Both yield a started `Sandbox` (`.kubeconfig`, `.service_url(...)`) and fail
 loudly, with the sandbox's logs in the message, when it cannot start or get
@@ -27,16 +27,8 @@ PLATFORM_CONFIG = ROOT / "deploy" / "sandbox" / "sandbox.yaml"
 TEST_MANIFESTS = ROOT / "tests" / "sandbox" / "manifests"
 READY_TIMEOUT = float(os.environ.get("GAMEDAY_SANDBOX_READY_TIMEOUT", "240"))
 
-# Test images: small local programs standing in for container images.
-TEST_IMAGES = {
-    # An HTTP server on the pod IP, port 8080 unless args say otherwise.
-    "gameday-test/web": {"entrypoint": ["{python}", "-m", "http.server"], "cmd": ["8080"],
-                         "bind_args": ["--bind", "{pod_ip}"]},
-    # Exits 1 at once: CrashLoopBackOff material.
-    "gameday-test/crash": {"entrypoint": ["sh", "-c", "echo crashing; exit 1"]},
-    # Runs a shell command given as args (Jobs, StatefulSets).
-    "gameday-test/shell": {"entrypoint": ["sh", "-c"], "cmd": ["sleep 3600"]},
-}
+# The bare sandbox's config: test manifests and test images (gameday-test/web, /crash, /shell).
+TEST_CONFIG = TEST_MANIFESTS / "sandbox" / "sandbox.yaml"
 
 
 def start(state_dir: Path, timeout: float = READY_TIMEOUT, **kwargs) -> Sandbox:
@@ -62,8 +54,7 @@ def start(state_dir: Path, timeout: float = READY_TIMEOUT, **kwargs) -> Sandbox:
 
 @pytest.fixture(scope="session")
 def bare_sandbox(tmp_path_factory):
-    sb = start(tmp_path_factory.mktemp("bare-sandbox"), config=None, apply_default=False,
-               manifests=[TEST_MANIFESTS], extra_images=TEST_IMAGES)
+    sb = start(tmp_path_factory.mktemp("bare-sandbox"), config=TEST_CONFIG)
     try:
         yield sb
     finally:

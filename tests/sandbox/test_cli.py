@@ -1,0 +1,78 @@
+"""`gameday sandbox up|status|url|kubeconfig|down` as a user runs them:
+a detached sandbox that leaves no process behind, and one-line errors."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from gameday.sandbox.cli import leftover_processes
+from gameday.sandbox.testing import TEST_CONFIG
+
+from .helpers import eventually
+
+pytestmark = pytest.mark.sandbox
+
+
+def gameday(state: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = dict(os.environ, GAMEDAY_SANDBOX_DIR=str(state))
+    return subprocess.run([sys.executable, "-m", "gameday.cli", "sandbox", *args], env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_up_status_url_down_leaves_no_process(tmp_path):
+    state = tmp_path / "sb"
+    try:
+        up = gameday(state, "up", "--wait", "--config", str(TEST_CONFIG))
+        assert up.returncode == 0, up.stderr
+        kubeconfig = up.stdout.strip().splitlines()[-1]
+        assert Path(kubeconfig).exists()
+        assert gameday(state, "kubeconfig").stdout.strip() == kubeconfig
+        status = gameday(state, "status")
+        assert status.returncode == 0 and "sandbox-node" in status.stdout and "Running" in status.stdout
+        url = gameday(state, "url", "web", "-n", "sbtest").stdout.strip()
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            assert resp.status == 200
+        assert len(leftover_processes(state.resolve())) >= 3  # the daemon and its two pods
+    finally:
+        down = gameday(state, "down")
+    assert down.returncode == 0, down.stderr
+    assert leftover_processes(state.resolve()) == []
+    after = gameday(state, "status")
+    assert after.returncode == 2 and after.stderr.count("\n") == 1 and "no sandbox is running" in after.stderr
+
+
+def test_foreground_sigterm_stops_everything(tmp_path):
+    state = (tmp_path / "fg").resolve()
+    env = dict(os.environ, GAMEDAY_SANDBOX_DIR=str(state))
+    proc = subprocess.Popen([sys.executable, "-m", "gameday.cli", "sandbox", "up", "--foreground", "--wait",
+                             "--config", str(TEST_CONFIG)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()  # the kubeconfig path, once ready
+        assert line.strip().endswith("kubeconfig"), proc.stderr.read() if proc.poll() is not None else line
+        assert len(leftover_processes(state)) >= 3
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=120) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    eventually(lambda: leftover_processes(state) == [], what="no process left")
+
+
+def test_bad_manifest_is_one_line_and_exit_2(tmp_path):
+    bad = tmp_path / "manifests"
+    bad.mkdir()
+    (bad / "broken.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [oops\n")
+    result = gameday(tmp_path / "sb", "up", "--manifests", str(bad))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "broken.yaml" in result.stderr and "Traceback" not in result.stderr
+    missing = gameday(tmp_path / "sb", "up", "--manifests", str(tmp_path / "nope"))
+    assert missing.returncode == 2 and "no such manifest directory" in missing.stderr
+    assert not (tmp_path / "sb" / "sandbox.json").exists()
