@@ -332,6 +332,11 @@ def test_deleting_a_namespace_deletes_its_contents(core):
      "application/json", 422, "Invalid"),
     ("POST", f"/api/v1/namespaces/{NS}/pods", b'{"metadata": {"name": "noimage"}, "spec": {"containers": '
      b'[{"name": "c"}]}}', "application/json", 422, "Invalid"),
+    ("POST", f"/api/v1/namespaces/{NS}/pods", b'{"metadata": {"name": "x"}, "spec": {"containers": "web"}}',
+     "application/json", 400, "BadRequest"),
+    ("POST", f"/apis/apps/v1/namespaces/{NS}/deployments", b'{"metadata": {"name": "x"}, "spec": {"selector": '
+     b'{"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": 1}}, "spec": null}}}',
+     "application/json", 400, "BadRequest"),
     ("POST", "/api/v1/namespaces/nowhere/configmaps", b'{"metadata": {"name": "x"}}', "application/json", 404,
      "NotFound"),
     ("POST", f"/api/v1/namespaces/{NS}/configmaps", b'data: [', "application/yaml", 400, "BadRequest"),

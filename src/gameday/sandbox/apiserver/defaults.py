@@ -14,6 +14,14 @@ _STATUS_OWNED = {"pods", "deployments", "replicasets", "statefulsets", "daemonse
                  "poddisruptionbudgets"}
 
 
+def _obj(parent: dict, key: str) -> dict:
+    """parent[key] as an object, made {} when missing or null (shapes are
+    checked before defaulting, so anything else is already a dict)."""
+    if not isinstance(parent.get(key), dict):
+        parent[key] = {}
+    return parent[key]
+
+
 def _container(c: dict) -> None:
     c.setdefault("terminationMessagePath", "/dev/termination-log")
     c.setdefault("terminationMessagePolicy", "File")
@@ -61,7 +69,7 @@ def pod_spec(spec: dict, restart_policy: str = "Always") -> None:
 def _template(spec: dict, restart_policy: str = "Always") -> None:
     tpl = spec.get("template")
     if isinstance(tpl, dict):
-        tpl.setdefault("metadata", {})
+        _obj(tpl, "metadata")
         if isinstance(tpl.get("spec"), dict):
             pod_spec(tpl["spec"], restart_policy)
 
@@ -122,13 +130,13 @@ def on_create(res: Resource, obj: dict[str, Any]) -> None:
             name = obj.get("metadata", {}).get("name") or ""
             labels = {"batch.kubernetes.io/job-name": name, "job-name": name}
             spec["selector"] = {"matchLabels": dict(labels)}
-            tpl = spec.setdefault("template", {})
+            tpl = _obj(spec, "template")
             if isinstance(tpl, dict):
-                tpl.setdefault("metadata", {}).setdefault("labels", {}).update(labels)
+                _obj(_obj(tpl, "metadata"), "labels").update(labels)
         _template(spec)
         obj["status"] = {}
     elif kind == "Service":
-        spec = obj.setdefault("spec", {})
+        spec = _obj(obj, "spec")
         spec.setdefault("type", "ClusterIP")
         spec.setdefault("sessionAffinity", "None")
         spec.setdefault("ipFamilies", ["IPv4"])
@@ -141,16 +149,16 @@ def on_create(res: Resource, obj: dict[str, Any]) -> None:
                     p.setdefault("targetPort", p["port"])
         obj["status"] = {"loadBalancer": {}}
     elif kind == "Namespace":
-        obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+        _obj(obj, "spec").setdefault("finalizers", ["kubernetes"])
         obj["status"] = {"phase": "Active"}
-        obj.setdefault("metadata", {}).setdefault("labels", {})["kubernetes.io/metadata.name"] = \
+        _obj(_obj(obj, "metadata"), "labels")["kubernetes.io/metadata.name"] = \
             obj["metadata"].get("name", "")
     elif kind == "PersistentVolumeClaim":
-        spec = obj.setdefault("spec", {})
+        spec = _obj(obj, "spec")
         spec.setdefault("volumeMode", "Filesystem")
         obj["status"] = {"phase": "Pending"}
     elif kind == "PersistentVolume":
-        obj.setdefault("spec", {}).setdefault("persistentVolumeReclaimPolicy", "Retain")
+        _obj(obj, "spec").setdefault("persistentVolumeReclaimPolicy", "Retain")
         obj["status"] = {"phase": "Pending"}
     elif kind == "Secret":
         obj.setdefault("type", "Opaque")

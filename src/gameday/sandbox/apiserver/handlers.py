@@ -16,7 +16,7 @@ from .. import resources as R
 from ..resources import Resource
 from ..selectors import SelectorError, labels_match, selector_from_match
 from ..store import ApiError, Store, already_exists, not_found, now_iso
-from . import defaults, patch as patching, protobuf, tables, validation
+from . import defaults, patch as patching, protobuf, shapes, tables, validation
 from .http import Request, Response, Stream, dumps, json_response, success_status
 from .routing import Route
 
@@ -211,6 +211,7 @@ class Verbs:
                                         "message": f"namespace {ns} is being terminated"}]})
 
     def prepare_create(self, res: Resource, obj: dict) -> dict:
+        shapes.check(res, obj)
         meta = obj["metadata"]
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + "".join(random.choice(_NAME_CHARS) for _ in range(5))
@@ -264,7 +265,8 @@ class Verbs:
             merged = copy.deepcopy(old)
             merged["status"] = new.get("status", {})
             merged["metadata"]["resourceVersion"] = meta.get("resourceVersion") or old_meta["resourceVersion"]
-            validation.validate(res, merged)
+            if not isinstance(merged["status"], dict):
+                raise validation.bad_request(f"status: expected an object, got {type(merged['status']).__name__}")
             return self.store.update(res, merged, subresource="status")
         if res.kind == "Service":
             spec, old_spec = new.get("spec"), old.get("spec") or {}
@@ -272,6 +274,7 @@ class Verbs:
                 spec["clusterIP"] = old_spec["clusterIP"]
                 if old_spec.get("clusterIPs"):
                     spec.setdefault("clusterIPs", old_spec["clusterIPs"])
+        shapes.check(res, new)
         defaults.on_update(res, new)
         self._admit("UPDATE", res, new, old)
         validation.validate(res, new)
@@ -310,6 +313,7 @@ class Verbs:
             out = copy.deepcopy(old)
             out["status"] = new.get("status", {})
             return out
+        shapes.check(res, new)
         defaults.on_update(res, new)
         self._admit("UPDATE", res, new, old)
         validation.validate(res, new)
