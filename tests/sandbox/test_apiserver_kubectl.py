@@ -199,7 +199,7 @@ def test_patch_configmap(server):
     assert server.store.get(R.CONFIGMAP, NS, "gaudi3-scale-config")["data"] == {"maintenance_mode": "true"}
     bad = kubectl(server, "patch", "configmap", "gaudi3-scale-config", "-n", NS, "-p", '{"data": {"x": 1}}',
                   check=False)
-    assert bad.returncode != 0 and "values must be strings" in bad.stderr
+    assert bad.returncode != 0 and "data[x]: expected a string" in bad.stderr
     kubectl(server, "patch", "configmap", "gaudi3-scale-config", "-n", NS, "--type=json",
             "-p", '[{"op":"replace","path":"/data/maintenance_mode","value":"false"}]')
     assert server.store.get(R.CONFIGMAP, NS, "gaudi3-scale-config")["data"] == {"maintenance_mode": "false"}
