@@ -76,3 +76,25 @@ def test_bad_manifest_is_one_line_and_exit_2(tmp_path):
     missing = gameday(tmp_path / "sb", "up", "--manifests", str(tmp_path / "nope"))
     assert missing.returncode == 2 and "no such manifest directory" in missing.stderr
     assert not (tmp_path / "sb" / "sandbox.json").exists()
+
+
+def test_sigkilled_sandbox_takes_its_pods_along(tmp_path):
+    """Nothing outlives the sandbox, even killed with SIGKILL (parent-death signal)."""
+    state = (tmp_path / "killed").resolve()
+    up = gameday(state, "up", "--wait", "--config", str(TEST_CONFIG))
+    assert up.returncode == 0, up.stderr
+    import json
+    daemon = json.loads((state / "sandbox.json").read_text())["pid"]
+    pods = [p for p in leftover_processes(state) if p != daemon]
+    assert pods
+    try:
+        os.kill(daemon, signal.SIGKILL)
+        eventually(lambda: not [p for p in pods if os.path.exists(f"/proc/{p}")
+                                and open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"],
+                   what="pods gone with the sandbox")
+    finally:
+        for p in leftover_processes(state):
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
