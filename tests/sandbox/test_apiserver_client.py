@@ -50,7 +50,7 @@ def apps(api_client):
 
 
 def raw(server: ApiServer, method: str, path: str, body: bytes | None = None, token: str | None = "default",
-        headers: dict | None = None) -> tuple[int, dict | str]:
+        headers: dict | None = None, text: bool = False) -> tuple[int, dict | str]:
     """One HTTPS request as-is (bodies no client library would send)."""
     ctx = ssl.create_default_context(cadata=server.ca_pem.decode())
     conn = http.client.HTTPSConnection("127.0.0.1", server.port, context=ctx, timeout=WAIT)
@@ -61,6 +61,8 @@ def raw(server: ApiServer, method: str, path: str, body: bytes | None = None, to
     resp = conn.getresponse()
     data = resp.read()
     conn.close()
+    if text:
+        return resp.status, data.decode()
     try:
         return resp.status, json.loads(data)
     except ValueError:
@@ -154,8 +156,8 @@ def test_watch_resumes_from_a_resource_version(core):
 def test_watch_from_a_compacted_resource_version_is_410(core, server):
     for i in range(server.store._history.maxlen + 5):
         core.create_namespaced_config_map(NS, configmap(f"churn-{i}", {"set": "churn"}))
-    code, body = raw(server, "GET", f"/api/v1/namespaces/{NS}/configmaps?watch=true&resourceVersion=2")
-    event = json.loads(body.splitlines()[0]) if isinstance(body, str) else body
+    code, body = raw(server, "GET", f"/api/v1/namespaces/{NS}/configmaps?watch=true&resourceVersion=2", text=True)
+    event = json.loads(body.splitlines()[0])
     assert code == 200 and event["type"] == "ERROR"
     assert event["object"]["code"] == 410 and event["object"]["reason"] == "Expired"
     with pytest.raises(ApiException) as err:
@@ -405,3 +407,41 @@ def test_table_answers_for_kubectl(server, core):
     assert [c["name"] for c in t["columnDefinitions"]][:5] == ["Name", "Ready", "Status", "Restarts", "Age"]
     assert t["rows"][0]["cells"][:3] == ["tabled", "0/1", "Pending"]
     assert t["rows"][0]["object"]["kind"] == "Pod"
+
+
+def test_legacy_watch_path_streams_events(server, core):
+    core.create_namespaced_config_map(NS, configmap("legacy-watch", {"set": "legacy"}))
+    code, body = raw(server, "GET", f"/api/v1/watch/namespaces/{NS}/configmaps?labelSelector=set%3Dlegacy"
+                                    "&timeoutSeconds=1", text=True)
+    events = [json.loads(line) for line in body.splitlines()]
+    assert code == 200 and [(e["type"], e["object"]["metadata"]["name"]) for e in events] == \
+        [("ADDED", "legacy-watch")]
+
+
+def test_stop_ends_open_watches(tmp_path):
+    api = ApiServer(Store(), state_dir=tmp_path).start()
+    kc = api.write_kubeconfig(tmp_path / "kubeconfig")
+    core = client.CoreV1Api(config.new_client_from_config(config_file=str(kc)))
+    ended = threading.Event()
+
+    def consume():
+        try:
+            for _ in watch.Watch().stream(core.list_namespace, resource_version=api.store.resource_version,
+                                          timeout_seconds=WAIT):
+                pass
+        except Exception:
+            pass  # a closed connection is an acceptable end too
+        ended.set()
+
+    t = threading.Thread(target=consume, daemon=True)
+    t.start()
+    # The watch is registered once the server holds it open.
+    deadline_ok = threading.Event()
+    for _ in range(int(WAIT * 10)):
+        if api.api.verbs.open_watches:
+            deadline_ok.set()
+            break
+        ended.wait(0.1)
+    assert deadline_ok.is_set(), "the watch never reached the server"
+    api.stop()
+    assert ended.wait(WAIT), "a watch outlived the server"
