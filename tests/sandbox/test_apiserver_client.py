@@ -7,7 +7,6 @@ import json
 import queue
 import ssl
 import threading
-from pathlib import Path
 
 import pytest
 from kubernetes import client, config, watch

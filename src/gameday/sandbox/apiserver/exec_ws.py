@@ -13,7 +13,7 @@ from typing import IO, Any
 from urllib.parse import parse_qs
 
 from .. import resources as R
-from ..store import ApiError, Store
+from ..store import Store
 from . import validation
 from .http import Request, Upgrade
 from .node_agent import ExecProcess, NodeAgent
@@ -213,5 +213,3 @@ def exec_upgrade(store: Store, agent: NodeAgent | None, route: Route, req: Reque
                       stdin=req.flag("stdin"), tty=req.flag("tty"))
     return Upgrade(protocol, accept_key(key), session(proc, command, protocol))
 
-
-__all__ = ["ApiError", "exec_upgrade", "accept_key", "WebSocket"]

@@ -14,8 +14,8 @@ import yaml
 
 from .. import resources as R
 from ..resources import Resource
-from ..selectors import SelectorError, labels_match, selector_from_match
-from ..store import ApiError, Store, already_exists, not_found, now_iso
+from ..selectors import SelectorError, parse_field_selector, parse_label_selector
+from ..store import ApiError, Store, already_exists, conflict, not_found, now_iso
 from . import defaults, patch as patching, protobuf, shapes, tables, validation
 from .http import Request, Response, Stream, dumps, json_response, success_status
 from .routing import Route
@@ -102,7 +102,6 @@ def dry_run(req: Request) -> bool:
 def selectors(req: Request) -> tuple[str | None, str | None]:
     ls, fs = req.query.get("labelSelector") or None, req.query.get("fieldSelector") or None
     try:
-        from ..selectors import parse_field_selector, parse_label_selector
         parse_label_selector(ls)
         parse_field_selector(fs)
     except SelectorError as exc:
@@ -305,7 +304,6 @@ class Verbs:
     def _dry_update(self, res: Resource, old: dict, new: dict, subresource: str | None) -> dict:
         want = new.get("metadata", {}).get("resourceVersion")
         if want and want != old["metadata"]["resourceVersion"]:
-            from ..store import conflict
             raise conflict(res, old["metadata"]["name"], "the object has been modified; please apply your "
                                                          "changes to the latest version and try again")
         new["apiVersion"], new["kind"] = res.api_version, res.kind
@@ -425,7 +423,6 @@ class Verbs:
         """Delete one object; (what the answer shows, whether it is gone)."""
         obj = self.store.get(res, namespace, name)
         pre = opts.get("preconditions") or {}
-        from ..store import conflict
         if pre.get("resourceVersion") and pre["resourceVersion"] != obj["metadata"]["resourceVersion"]:
             raise conflict(res, name, "Precondition failed: ResourceVersion in precondition: "
                                       f"{pre['resourceVersion']}, ResourceVersion in object meta: "
@@ -501,8 +498,3 @@ def _patch_rv(doc: Any, ctype: str) -> str | None:
         return str(rv) if rv else None
     return None
 
-
-def pods_matching(store: Store, namespace: str, selector: dict | None) -> list[dict]:
-    reqs = selector_from_match(selector)
-    items, _ = store.list(R.POD, namespace)
-    return [p for p in items if reqs and labels_match(reqs, p["metadata"].get("labels"))]

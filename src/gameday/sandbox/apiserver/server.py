@@ -23,6 +23,7 @@ from .http import Request, Response, Stream, Upgrade, dumps
 from .kubeconfig import write_kubeconfig
 from .namespaces import NamespaceFinalizer
 from .node_agent import NodeAgent
+from .routing import split_query
 from .tls import ensure_serving_cert
 
 log = logging.getLogger("gameday.sandbox.apiserver")
@@ -55,7 +56,6 @@ class _Handler(BaseHTTPRequestHandler):
         if parts.path not in _OPEN_PATHS and not self.server.authorized(self.headers.get("Authorization", "")):
             self._send(Response(401, _UNAUTHORIZED))
             return
-        from .routing import split_query
         req = Request(self.command, parts.path, split_query(parts.query), self.headers, body)
         answer = self.server.api.handle(req, parts.query)
         if isinstance(answer, Stream):
