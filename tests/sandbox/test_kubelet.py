@@ -135,3 +135,28 @@ def test_liveness_failure_restarts_and_graceful_delete(bare_sandbox, core):
                what="pod gone after graceful delete")
     assert time.monotonic() - started < WAIT
     assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+
+
+def test_oom_killed_and_init_containers(bare_sandbox, core):
+    hog, oom, init = (f"{p}-{uuid.uuid4().hex[:6]}" for p in ("hog", "oom", "init"))
+    core.create_namespaced_pod(NS, _pod(hog, "gameday-test/hog", restartPolicy="Never", container={
+        "resources": {"limits": {"memory": "64Mi"}}}))
+    # A process that reports an out-of-memory condition and exits 137 (an accelerator's OOM).
+    core.create_namespaced_pod(NS, _pod(oom, "gameday-test/shell", ['echo "RuntimeError: HPU out of memory"; exit 137'],
+                                        restartPolicy="Never"))
+    pod = _pod(init, "gameday-test/shell", ["cat /work/ready; sleep 3600"], volumes=[{"name": "w", "emptyDir": {}}],
+               container={"volumeMounts": [{"name": "w", "mountPath": "/work"}]})
+    pod["spec"]["initContainers"] = [{"name": "prepare", "image": "gameday-test/shell",
+                                      "args": ["echo prepared > /work/ready"],
+                                      "volumeMounts": [{"name": "w", "mountPath": "/work"}]}]
+    core.create_namespaced_pod(NS, pod)
+    for name in (hog, oom):
+        st = eventually(lambda name=name: (lambda s: s.phase == "Failed" and s)(_status(core, name)),
+                        what=f"{name} failed")
+        term = st.container_statuses[0].state.terminated
+        assert term.reason == "OOMKilled" and term.exit_code == 137, term
+    st = eventually(lambda: (lambda s: s.phase == "Running" and s)(_status(core, init)), what="init done")
+    assert st.init_container_statuses[0].state.terminated.reason == "Completed"
+    assert "prepared" in eventually(lambda: kubectl(bare_sandbox, "logs", init, "-n", NS).stdout, what="log")
+    for name in (hog, oom, init):
+        core.delete_namespaced_pod(name, NS, grace_period_seconds=0)

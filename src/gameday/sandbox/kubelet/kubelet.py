@@ -275,6 +275,7 @@ class Kubelet:
         wakeups = []
         for c in rt.init:
             if c.view.current is not None and not c.view.current.running and c.view.current.exit_code == 0:
+                c.view.done = True
                 continue
             wakeups.append(self._sync_one(pod, rt, c, "OnFailure" if policy == "Always" else policy))
             break
@@ -547,8 +548,11 @@ class Kubelet:
         c.crashes += 1
         c.backoff_until = time.monotonic() + delay
         policy = (rt.spec or {}).get("restartPolicy", "Always")
-        restarts = policy == "Always" or (policy == "OnFailure" and run.exit_code != 0) or \
-            (c.init and run.exit_code != 0 and policy != "Never") or (c.killed_for == "liveness" and policy != "Never")
+        if c.init:  # init containers are rerun only when they fail
+            restarts = run.exit_code != 0 and policy != "Never"
+        else:
+            restarts = policy == "Always" or (policy == "OnFailure" and run.exit_code != 0) or \
+                (c.killed_for == "liveness" and policy != "Never")
         if delay > 0 and restarts:
             c.view.waiting_reason = "CrashLoopBackOff"
             c.view.waiting_message = (f"back-off {delay:g}s restarting failed container={c.name} "
