@@ -114,6 +114,9 @@ def on_create(res: Resource, obj: dict[str, Any]) -> None:
                             {"whenDeleted": "Retain", "whenScaled": "Retain"})
         # The client's models require status.replicas of these kinds.
         obj["status"] = {"replicas": 0} if kind in ("ReplicaSet", "StatefulSet") else {}
+        if kind == "DaemonSet":
+            obj["status"] = {"currentNumberScheduled": 0, "desiredNumberScheduled": 0, "numberMisscheduled": 0,
+                             "numberReady": 0}
     elif kind == "Job" and spec is not None:
         spec.setdefault("backoffLimit", 6)
         spec.setdefault("completionMode", "NonIndexed")

@@ -321,6 +321,43 @@ def _hpa_row(h: dict, now: dt.datetime) -> list:
             age(_meta(h).get("creationTimestamp"), now)]
 
 
+def _daemonset_row(d: dict, now: dt.datetime) -> list:
+    st, spec = _status(d), _spec(d)
+    names, images = _containers_images(spec)
+    sel = ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector") or {}
+    return [_meta(d).get("name"), st.get("desiredNumberScheduled", 0), st.get("currentNumberScheduled", 0),
+            st.get("numberReady", 0), st.get("updatedNumberScheduled", 0), st.get("numberAvailable", 0),
+            ",".join(f"{k}={v}" for k, v in sel.items()) or "<none>", age(_meta(d).get("creationTimestamp"), now),
+            names, images, _selector_text(spec.get("selector"))]
+
+
+def _pdb_row(p: dict, now: dt.datetime) -> list:
+    spec = _spec(p)
+    return [_meta(p).get("name"), spec.get("minAvailable", "N/A"), spec.get("maxUnavailable", "N/A"),
+            _status(p).get("disruptionsAllowed", 0), age(_meta(p).get("creationTimestamp"), now)]
+
+
+def _netpol_row(n: dict, now: dt.datetime) -> list:
+    sel = _spec(n).get("podSelector") or {}
+    text = _selector_text(sel)
+    return [_meta(n).get("name"), "<none>" if text == "<none>" else text, age(_meta(n).get("creationTimestamp"), now)]
+
+
+def _pv_row(v: dict, now: dt.datetime) -> list:
+    spec, st = _spec(v), _status(v)
+    claim = spec.get("claimRef") or {}
+    return [_meta(v).get("name"), (spec.get("capacity") or {}).get("storage", ""),
+            ",".join(_MODES.get(m, m) for m in spec.get("accessModes") or []),
+            spec.get("persistentVolumeReclaimPolicy", "Retain"), st.get("phase", "Pending"),
+            f"{claim.get('namespace')}/{claim.get('name')}" if claim else "", spec.get("storageClassName", ""),
+            spec.get("volumeAttributesClassName") or "<unset>", st.get("reason", ""),
+            age(_meta(v).get("creationTimestamp"), now), spec.get("volumeMode", "Filesystem")]
+
+
+def _serviceaccount_row(s: dict, now: dt.datetime) -> list:
+    return [_meta(s).get("name"), len(s.get("secrets") or []), age(_meta(s).get("creationTimestamp"), now)]
+
+
 def _generic_row(o: dict, now: dt.datetime) -> list:
     return [_meta(o).get("name"), age(_meta(o).get("creationTimestamp"), now)]
 
@@ -355,6 +392,17 @@ PRINTERS: dict[str, tuple[list[Column], Callable[[dict, dt.datetime], list]]] = 
     "HorizontalPodAutoscaler": ([("Name", _S, 0), ("Reference", _S, 0), ("Targets", _S, 0),
                                  ("MinPods", _I, 0), ("MaxPods", _I, 0), ("Replicas", _I, 0), ("Age", _S, 0)],
                                 _hpa_row),
+    "DaemonSet": ([("Name", _S, 0), ("Desired", _I, 0), ("Current", _I, 0), ("Ready", _I, 0),
+                   ("Up-to-date", _I, 0), ("Available", _I, 0), ("Node Selector", _S, 0), ("Age", _S, 0),
+                   ("Containers", _S, 1), ("Images", _S, 1), ("Selector", _S, 1)], _daemonset_row),
+    "PodDisruptionBudget": ([("Name", _S, 0), ("Min Available", _S, 0), ("Max Unavailable", _S, 0),
+                             ("Allowed Disruptions", _I, 0), ("Age", _S, 0)], _pdb_row),
+    "NetworkPolicy": ([("Name", _S, 0), ("Pod-Selector", _S, 0), ("Age", _S, 0)], _netpol_row),
+    "PersistentVolume": ([("Name", _S, 0), ("Capacity", _S, 0), ("Access Modes", _S, 0),
+                          ("Reclaim Policy", _S, 0), ("Status", _S, 0), ("Claim", _S, 0), ("StorageClass", _S, 0),
+                          ("VolumeAttributesClass", _S, 0), ("Reason", _S, 0), ("Age", _S, 0),
+                          ("VolumeMode", _S, 1)], _pv_row),
+    "ServiceAccount": ([("Name", _S, 0), ("Secrets", _I, 0), ("Age", _S, 0)], _serviceaccount_row),
 }
 _GENERIC = ([("Name", _S, 0), ("Age", _S, 0)], _generic_row)
 
