@@ -224,3 +224,33 @@ def test_discovery_lists_scrape_targets(bare_sandbox, core):
     assert group["targets"] == [f"{ip}:8080"]
     assert group["labels"]["namespace"] == NS and group["labels"]["app_kubernetes_io_name"] == "m"
     core.delete_namespaced_pod(name, NS, grace_period_seconds=0)
+
+
+def test_network_policy_admits_only_selected_pods(bare_sandbox, api, core):
+    net = client.NetworkingV1Api(api)
+    url = bare_sandbox.service_url("web", NS)
+    allowed, denied = (f"{p}-{uuid.uuid4().hex[:6]}" for p in ("allowed", "denied"))
+    for name, role in ((allowed, "client"), (denied, "other")):
+        core.create_namespaced_pod(NS, {"metadata": {"name": name, "labels": {"role": role}}, "spec": {
+            "terminationGracePeriodSeconds": 1, "containers": [{"name": "main", "image": "gameday-test/shell"}]}})
+    net.create_namespaced_network_policy(NS, {"metadata": {"name": "web-from-clients"}, "spec": {
+        "podSelector": {"matchLabels": {"app": "web"}},
+        "ingress": [{"from": [{"podSelector": {"matchLabels": {"role": "client"}}}],
+                     "ports": [{"port": 8080}]}]}})
+    try:
+        for name in (allowed, denied):
+            eventually(lambda name=name: core.read_namespaced_pod(name, NS).status.phase == "Running",
+                       what=f"{name} running")
+        eventually(lambda: not _serves(url), what="host refused")
+
+        def fetch(pod):
+            return kubectl(bare_sandbox, "exec", pod, "-n", NS, "--", "curl", "-s", "-o", "/dev/null", "-w",
+                           "%{http_code}", "--max-time", "10", "http://web.sbtest.svc.cluster.local:80/",
+                           check=False).stdout.strip()
+        assert eventually(lambda: fetch(allowed) == "200", what="allowed pod served")
+        assert fetch(denied) != "200"
+    finally:
+        net.delete_namespaced_network_policy("web-from-clients", NS)
+        for name in (allowed, denied):
+            core.delete_namespaced_pod(name, NS, grace_period_seconds=0)
+    eventually(lambda: _serves(url), what="host served again")

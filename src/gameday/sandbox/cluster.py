@@ -127,7 +127,7 @@ class Sandbox:
         self.kubelet = Kubelet(self.store, self.config.node.name, self.state_dir, catalog, pod_ip_prefix=prefix,
                                service_ip=self.proxies.ensure_cluster_ip, crashloop_base=self.crashloop_base,
                                crashloop_cap=self.crashloop_cap)
-        self.proxies.pod_for_pgid = self.kubelet.pod_for_pgid
+        self.proxies.pod_for_pid = self.kubelet.pod_for_pid
         self.api = ApiServer(self.store, node_agent=self.kubelet, host="127.0.0.1", port=0,
                              state_dir=self.state_dir / "apiserver")
         self.api.start()

@@ -137,13 +137,6 @@ def pid_of_inode(inode: int, candidates: list[int] | None = None) -> int | None:
     return None
 
 
-def process_group(pid: int) -> int | None:
-    try:
-        return os.getpgid(pid)
-    except OSError:
-        return None
-
-
 # -- the proxies ---------------------------------------------------------------
 @dataclass
 class Listener:
@@ -173,10 +166,10 @@ class ServiceProxies(Controller):
     watches = (SERVICE, ENDPOINTS, NETWORKPOLICY)
     resync_seconds = 10.0
 
-    def __init__(self, store: Store, ip_prefix: str, pod_for_pgid=lambda pgid: None) -> None:
+    def __init__(self, store: Store, ip_prefix: str, pod_for_pid=lambda pid: None) -> None:
         super().__init__(store)
         self.ip_prefix = ip_prefix  # "127.B"
-        self.pod_for_pgid = pod_for_pgid
+        self.pod_for_pid = pod_for_pid
         self._ips = itertools.count(0)
         self._ip_lock = threading.Lock()
         self.loop = asyncio.new_event_loop()
@@ -370,7 +363,7 @@ class ServiceProxies(Controller):
         pid = pid_of_inode(inode)
         if pid is None:
             return None
-        key = self.pod_for_pgid(process_group(pid))
+        key = self.pod_for_pid(pid)
         return self.store.try_get(POD, *key) if key else None
 
     def _needs_identity(self, dest: tuple[str, str] | None) -> dict | None:
@@ -398,7 +391,8 @@ class ServiceProxies(Controller):
         peer, local = writer.get_extra_info("peername"), writer.get_extra_info("sockname")
         src_pod, src_ip = None, peer[0] if peer else "127.0.0.1"
         loop = asyncio.get_running_loop()
-        dest_pod = await loop.run_in_executor(None, self._needs_identity, dest)
+        # Without policies (the common case) no thread hop per connection.
+        dest_pod = await loop.run_in_executor(None, self._needs_identity, dest) if self._policies else None
         if dest_pod is not None:
             src_pod = await loop.run_in_executor(None, self._identify, peer, local)
             namespaces = {n["metadata"]["name"]: n for n in self.store.list(NAMESPACE)[0]}

@@ -3,7 +3,7 @@ as with background propagation. (Namespace deletion is the API server's
 namespace finalizer.)"""
 from __future__ import annotations
 
-from ..resources import RESOURCES
+from ..resources import RESOURCES, by_kind
 from ..store import ApiError
 from .base import Controller
 
@@ -41,10 +41,20 @@ class GarbageCollector(Controller):
                     dependents.append((res, obj, refs))
         for res, obj, refs in dependents:
             if all(ref.get("uid") not in live for ref in refs):
-                if obj["metadata"].get("deletionTimestamp"):
+                if obj["metadata"].get("deletionTimestamp") or any(self._owner_exists(obj, ref) for ref in refs):
                     continue
                 try:
                     self.store.delete(res, obj["metadata"].get("namespace"), obj["metadata"]["name"])
                 except ApiError:
                     pass
         return None
+
+    def _owner_exists(self, obj: dict, ref: dict) -> bool:
+        """Look the owner up again: the scan above is not one snapshot, and an
+        owner created after its kind was listed must not orphan its dependents."""
+        res = by_kind(ref.get("apiVersion", ""), ref.get("kind", ""))
+        if res is None:
+            return False
+        owner = self.store.try_get(res, obj["metadata"].get("namespace") if res.namespaced else None,
+                                   ref.get("name", ""))
+        return owner is not None and owner["metadata"].get("uid") == ref.get("uid")

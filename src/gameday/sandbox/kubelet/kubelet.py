@@ -845,14 +845,31 @@ class Kubelet:
             return Usage(timestamp=self._usage_time, window_seconds=self._usage_window, nodes=(node,),
                          pods=tuple(pods))
 
-    def pod_for_pgid(self, pgid: int | None) -> tuple[str, str] | None:
-        """The pod whose container leads the process group (the proxy asks
-        who is calling)."""
-        if pgid is None:
+    def pod_for_pid(self, pid: int | None) -> tuple[str, str] | None:
+        """The pod a process belongs to (the proxy asks who is calling): a
+        container's process group, or failing that (exec'd commands run in a
+        session of their own) the pod directory in its environment."""
+        if pid is None:
+            return None
+        try:
+            pgid = os.getpgid(pid)
+        except OSError:
             return None
         with self.lock:
             for rt in self.pods.values():
                 for c in rt.containers():
                     if c.proc and c.proc.pid == pgid:
                         return (rt.namespace, rt.name)
+            dirs = {str(rt.dir): (rt.namespace, rt.name) for rt in self.pods.values()}
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            return None
+        for item in env:
+            if item.startswith((b"HOME=", b"TMPDIR=")):
+                value = item.split(b"=", 1)[1].decode(errors="replace")
+                for d, key in dirs.items():
+                    if value == d or value.startswith(d + os.sep):
+                        return key
         return None
