@@ -215,7 +215,8 @@ def test_hpu_hog_fires_the_alert_fails_training_and_the_trainer_resumes_from_its
     resumed = f"resumed job {job_id} from checkpoint at step {checkpoint_step}"
     wait_for(lambda: resumed in kubectl(sandbox, "logs", "deployment/gaudi3-scale-trainer", "-n", NS, check=False),
              what=repr(resumed))
-    assert metric(trainer_metrics(sandbox), "training_resumed_from_step") == checkpoint_step
+    wait_for(lambda: metric(trainer_metrics(sandbox), "training_resumed_from_step") == checkpoint_step,
+             what=f"training_resumed_from_step == {checkpoint_step}")
     wait_for(lambda: http("GET", f"{urls['api']}/jobs/{job_id}")[1].get("status") == "completed",
              what="the resumed job completed")
     wait_for(lambda: "HpuMemoryHigh" not in prometheus_alerts(urls), what="HpuMemoryHigh resolved")

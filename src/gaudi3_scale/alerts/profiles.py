@@ -36,9 +36,11 @@ PRODUCTION = Profile(
     discovery="kubernetes", out_dir="monitoring",
 )
 
+# The sandbox restarts a killed pod within seconds, so outages there are
+# short: ApiDown and DatabaseDown fire on the first evaluation that sees them.
 SANDBOX = Profile(
     name="sandbox", scrape_interval="1s", evaluation_interval="1s", scrape_timeout="1s",
-    api_down_for="0s", latency_window="10s", latency_for="3s", database_down_for="2s",
+    api_down_for="0s", latency_window="10s", latency_for="3s", database_down_for="0s",
     hpu_memory_for="2s", job_failed_window="2m", crashloop_window="1m", crashloop_for="0s",
     not_ready_for="10s", group_wait="1s", group_interval="5s", repeat_interval="1m",
     discovery="http", out_dir="sandbox/overlay",
