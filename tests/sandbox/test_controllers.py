@@ -254,3 +254,33 @@ def test_network_policy_admits_only_selected_pods(bare_sandbox, api, core):
         for name in (allowed, denied):
             core.delete_namespaced_pod(name, NS, grace_period_seconds=0)
     eventually(lambda: _serves(url), what="host served again")
+
+
+def test_recreate_and_progress_deadline(bare_sandbox, apps, core):
+    name = f"rec-{uuid.uuid4().hex[:6]}"
+    labels = {"app": name}
+    apps.create_namespaced_deployment(NS, {"metadata": {"name": name}, "spec": {
+        "replicas": 2, "selector": {"matchLabels": labels}, "strategy": {"type": "Recreate"},
+        "progressDeadlineSeconds": 3, "revisionHistoryLimit": 1,
+        "template": {"metadata": {"labels": labels}, "spec": {"terminationGracePeriodSeconds": 1, "containers": [
+            {"name": "main", "image": "gameday-test/shell"}]}}}})
+    kubectl(bare_sandbox, "rollout", "status", f"deployment/{name}", "-n", NS, "--timeout=120s")
+    old = {p.metadata.uid for p in core.list_namespaced_pod(NS, label_selector=f"app={name}").items}
+    kubectl(bare_sandbox, "set", "image", f"deployment/{name}", "-n", NS, "main=gameday-test/crash")
+    # Recreate: every old pod goes before a new one starts.
+    eventually(lambda: not ({p.metadata.uid for p in core.list_namespaced_pod(NS, label_selector=f"app={name}").items}
+                            & old), what="old pods gone")
+    result = eventually(lambda: (lambda r: r.returncode != 0 and "exceeded its progress deadline" in r.stderr and r)(
+        kubectl(bare_sandbox, "rollout", "status", f"deployment/{name}", "-n", NS, "--timeout=20s", check=False)),
+        what="progress deadline exceeded")
+    assert result.returncode != 0
+    d = apps.read_namespaced_deployment(name, NS)
+    progressing = {c.type: c for c in d.status.conditions}["Progressing"]
+    assert progressing.status == "False" and progressing.reason == "ProgressDeadlineExceeded"
+    for image in ("gameday-test/web", "gameday-test/shell:2"):
+        kubectl(bare_sandbox, "set", "image", f"deployment/{name}", "-n", NS, f"main={image}")
+    # revisionHistoryLimit 1: one old ReplicaSet kept besides the current one.
+    eventually(lambda: len(apps.list_namespaced_replica_set(NS, label_selector=f"app={name}").items) == 2,
+               what="old ReplicaSets pruned")
+    apps.delete_namespaced_deployment(name, NS)
+    eventually(lambda: not core.list_namespaced_pod(NS, label_selector=f"app={name}").items, what="pods collected")
