@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import queue
 import subprocess
-import sys
-import textwrap
 import threading
 
 import pytest
@@ -90,41 +88,6 @@ def test_top_pods_reads_the_kubelet_usage(bare_sandbox, talker):
                                            check=False)).returncode == 0 and all(p in o.stdout for p in pods)
                      and o.stdout, timeout=WAIT, what="kubectl top pods listing the pods")
     assert out.splitlines()[0].split()[:3] == ["NAME", "CPU(cores)", "MEMORY(bytes)"]
-
-
-def test_stock_chaosk8s_actions_and_probes(bare_sandbox, talker):
-    """Unchanged chaosk8s activities, in their own interpreter (the kubernetes
-    client reads KUBECONFIG at import, as under `chaos run`)."""
-    two_ready(talker)
-    node = bare_sandbox.config.node.name
-    script = textwrap.dedent(f"""
-        from chaosk8s.deployment.actions import rollout_deployment, scale_deployment
-        from chaosk8s.deployment.probes import deployment_fully_available
-        from chaosk8s.node.actions import drain_nodes, uncordon_node
-        from chaosk8s.pod.actions import terminate_pods
-        from chaosk8s.pod.probes import pods_in_phase
-        ns, name = {NS!r}, {APP!r}
-        assert pods_in_phase(label_selector="app=" + name, phase="Running", ns=ns)
-        scale_deployment(name, 3, ns=ns)
-        assert deployment_fully_available(name, ns=ns, timeout=120)
-        terminate_pods(label_selector="app=" + name, ns=ns, qty=1)
-        rollout_deployment(name, ns=ns)
-        assert deployment_fully_available(name, ns=ns, timeout=120)
-        try:
-            drain_nodes(name={node!r}, pod_label_selector="app=" + name, pod_namespace=ns, timeout=120)
-        finally:
-            uncordon_node(name={node!r})
-        scale_deployment(name, 2, ns=ns)
-        assert deployment_fully_available(name, ns=ns, timeout=120)
-        print("chaosk8s ok")
-    """)
-    env = dict(os.environ, KUBECONFIG=str(bare_sandbox.kubeconfig))
-    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
-                          timeout=WAIT * 4)
-    assert proc.returncode == 0 and "chaosk8s ok" in proc.stdout, proc.stderr[-3000:]
-    dep = bare_sandbox.store.get(R.DEPLOYMENT, NS, APP)
-    assert "kubectl.kubernetes.io/restartedAt" in dep["spec"]["template"]["metadata"]["annotations"]
-    assert not bare_sandbox.store.get(R.NODE, None, node)["spec"].get("unschedulable")
 
 
 def test_drain_evicts_and_uncordon_lets_pods_back(bare_sandbox, talker):
