@@ -63,7 +63,9 @@ class NodeAgent(Protocol):
         """The container's log, as chunks of bytes (whole lines). With follow the
         iterator keeps yielding until the container stops (or the caller closes
         it: the API server calls `.close()` on the iterator when the client goes
-        away, so a generator's `finally` is the place to clean up)."""
+        away, so a generator's `finally` is the place to clean up). While
+        following an idle log, yield b"" now and then (say each second): the
+        API server uses it to notice a client that went away."""
         ...
 
     def exec(self, namespace: str, pod: str, container: str, command: Sequence[str],

@@ -154,6 +154,9 @@ def logs(store: Store, agent: NodeAgent | None, route: Route, req: Request) -> R
     def limited() -> Iterator[bytes | None]:
         left = limit
         for chunk in chunks:
+            if not chunk:
+                yield None  # the agent is idle: a chance to notice a client that left
+                continue
             if left is not None:
                 chunk = chunk[:left]
                 left -= len(chunk)
