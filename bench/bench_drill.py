@@ -2,9 +2,12 @@
 
 1. Timing fidelity: over N pod-kill drills, time to recover as the harness
    measured it (fault injected -> steady state restored, from its watchers)
-   against the ground truth the sandbox recorded in the objects themselves
-   (the killed pod's metadata.deletionTimestamp -> the replacement pod's
-   Ready condition lastTransitionTime). Target: within 250 ms.
+   against the ground truth the sandbox recorded in the objects themselves:
+   the replacement pod's Ready condition lastTransitionTime (microseconds),
+   measured from the same fault time. The fault time itself is checked
+   against the killed pod's metadata.deletionTimestamp, which the API server
+   stamps in whole seconds as Kubernetes does (so only to that resolution).
+   Target: within 250 ms.
 2. Load: requests per second the harness's Locust runner sustains against
    the API with the sandbox running, single process and master + workers.
 
@@ -37,7 +40,8 @@ def ts(text: str) -> float:
 
 
 def ground_truth(events) -> tuple[float, float, float, float]:
-    """(harness ttr, true ttr, harness fault time - deletion, harness restored - ready)."""
+    """(harness ttr, true ttr, harness fault time - deletionTimestamp (1 s
+    resolution), harness restored - Ready lastTransitionTime)."""
     fault = next(e for e in events if e.kind == "fault_injected")
     restored = next(e for e in events if e.kind == "steady_state_restored")
     killed = next(e for e in events if e.kind == "pod_status" and e.get("deleted") and e.get("deleted_at")
@@ -50,7 +54,7 @@ def ground_truth(events) -> tuple[float, float, float, float]:
     if not ready:
         raise RuntimeError("no replacement pod became ready in the timeline")
     truth_ready = max(ready)
-    return since - fault.t, truth_ready - deleted_at, fault.t - deleted_at, since - truth_ready
+    return since - fault.t, truth_ready - fault.t, fault.t - deleted_at, since - truth_ready
 
 
 def timing(target: Target, drills: int, users: int, reports: Path) -> list[tuple[float, float, float, float]]:
@@ -61,7 +65,9 @@ def timing(target: Target, drills: int, users: int, reports: Path) -> list[tuple
             if users:
                 d.start_load(users=users)
             d.confirm_steady_state(within=180, settle=2)
-            d.inject("kill-api-pod")
+            # a 1 s grace period: the API server stamps deletionTimestamp (the
+            # ground truth of the fault); a 0 s one deletes without a stamp
+            d.inject("kill-api-pod", grace_period=1)
             if d.wait_recovered(within=180, settle=2) is None:
                 raise RuntimeError(f"drill {i}: the API did not recover within 180 s")
         row = ground_truth(read(d.timeline_path))
@@ -92,7 +98,7 @@ def main(argv=None) -> int:
     p.add_argument("--drill-users", type=int, default=5, help="Locust users during the timing drills")
     p.add_argument("--kubeconfig", default=None)
     p.add_argument("--load-seconds", type=float, default=15)
-    p.add_argument("--load-users", default="20,80", help="comma-separated user counts")
+    p.add_argument("--load-users", default="20,100,200", help="comma-separated user counts")
     args = p.parse_args(argv)
 
     def run(kubeconfig: Path) -> int:
@@ -103,8 +109,11 @@ def main(argv=None) -> int:
         diffs = [abs(h - t) * 1000 for h, t, _, _ in rows]
         print(f"  |harness - truth|: median {statistics.median(diffs):.1f} ms, max {max(diffs):.1f} ms "
               f"(target <= {TARGET_MS:.0f} ms: {'met' if max(diffs) <= TARGET_MS else 'NOT met'})")
-        print(f"  fault seen after deletion: median {statistics.median(r[2] for r in rows) * 1000:+.1f} ms; "
-              f"restore seen after Ready: median {statistics.median(r[3] for r in rows) * 1000:+.1f} ms")
+        consistent = all(-0.05 <= r[2] < 1.25 for r in rows)
+        print(f"  fault time vs deletionTimestamp (1 s resolution): "
+              f"{'consistent' if consistent else 'INCONSISTENT'} in all drills "
+              f"(offsets {', '.join(f'{r[2]:+.2f}s' for r in rows)})")
+        print(f"  restore seen after Ready: median {statistics.median(r[3] for r in rows) * 1000:+.1f} ms")
         print(f"  time to recover (truth): median {statistics.median(r[1] for r in rows):.2f} s")
         print(f"load sustained by the harness against the API ({args.load_seconds:.0f} s each, sandbox running):")
         for users in [int(u) for u in args.load_users.split(",") if u.strip()]:

@@ -37,8 +37,9 @@ def _set_bad_image(configuration, name=API_DEPLOYMENT, ns=API_NS, image="ghcr.io
 
 
 FAULTS: dict[str, Fault] = {f.name: f for f in (
-    Fault("kill-api-pod", "Kill one API pod (no grace: a crash).",
-          lambda configuration, qty=1, **_: workload.kill_pods(API_SELECTOR, API_NS, qty=qty, configuration=configuration)),
+    Fault("kill-api-pod", "Kill `qty` API pods (default one; grace_period 0: a crash).",
+          lambda configuration, qty=1, grace_period=0, **_: workload.kill_pods(
+              API_SELECTOR, API_NS, qty=qty, grace_period=grace_period, configuration=configuration)),
     Fault("kill-all-api-pods", "Kill every API pod at once (P0 outage).",
           lambda configuration, **_: workload.kill_pods(API_SELECTOR, API_NS, all=True, configuration=configuration)),
     Fault("kill-database-pod", "Kill the PostgreSQL pod.",
