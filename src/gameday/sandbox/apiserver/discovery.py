@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import hashlib
 
-from ..resources import RESOURCES, Resource, groups
-from .routing import METRICS_GROUP, METRICS_VERSION
+from ..resources import Resource
+from .routing import METRICS_GROUP, METRICS_VERSION, SERVED, groups
 
 KUBE_VERSION = {"major": "1", "minor": "32", "gitVersion": "v1.32.0-gameday", "gitCommit": "0" * 40,
                 "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.23.4",
@@ -88,7 +88,7 @@ def resource_list(group: str, version: str, with_metrics: bool) -> dict | None:
             {"name": "pods", "singularName": "", "namespaced": True, "kind": "PodMetrics",
              "verbs": ["get", "list"]},
         ]}
-    entries = [e for res in RESOURCES if res.group == group and res.version == version for e in _entry(res)]
+    entries = [e for res in SERVED if res.group == group and res.version == version for e in _entry(res)]
     if not entries:
         return None
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": entries}

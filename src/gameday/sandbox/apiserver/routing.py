@@ -4,10 +4,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote
 
-from ..resources import Resource, groups, lookup
+from ..resources import RESOURCES, Resource
 from ..store import ApiError
 
 METRICS_GROUP, METRICS_VERSION = "metrics.k8s.io", "v1beta1"
+
+# autoscaling/v1 HorizontalPodAutoscalers share their storage with v2 but have
+# another shape; without a conversion, serving them would hand out v2 objects
+# under a v1 name. kubectl and the clients use v2, the preferred version.
+SERVED: tuple[Resource, ...] = tuple(r for r in RESOURCES if not (r.group == "autoscaling" and r.version == "v1"))
+
+
+def lookup(group: str, version: str, plural: str) -> Resource | None:
+    return next((r for r in SERVED if (r.group, r.version, r.plural) == (group, version, plural)), None)
+
+
+def groups() -> dict[str, list[str]]:
+    """Served group -> its versions, preferred first."""
+    out: dict[str, list[str]] = {}
+    for res in SERVED:
+        if res.group and res.version not in out.setdefault(res.group, []):
+            out[res.group].append(res.version)
+    return out
 
 
 @dataclass(frozen=True)
