@@ -29,6 +29,13 @@ def _container(c: dict) -> None:
     tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else ""
     c.setdefault("imagePullPolicy", "Always" if tag in ("", "latest") else "IfNotPresent")
     c.setdefault("resources", {})
+    res = c["resources"]
+    if isinstance(res, dict) and isinstance(res.get("limits"), dict) and res["limits"]:
+        # As Kubernetes: a limit without a request is also the request (the scheduler
+        # and `kubectl describe node`'s "Allocated resources" count requests).
+        requests = _obj(res, "requests")
+        for k, v in res["limits"].items():
+            requests.setdefault(k, v)
     for p in c.get("ports") or []:
         if isinstance(p, dict):
             p.setdefault("protocol", "TCP")
