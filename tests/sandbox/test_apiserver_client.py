@@ -345,6 +345,8 @@ def test_deleting_a_namespace_deletes_its_contents(core):
      "UnsupportedMediaType"),
     ("PATCH", f"/api/v1/namespaces/{NS}/configmaps/kube-root", b'{"data": {}}', "application/json", 415,
      "UnsupportedMediaType"),
+    ("POST", f"/api/v1/namespaces/{NS}/configmaps", b'{"metadata": {"name": "big"}, "data": {"k": "'
+     + b"x" * (4 * 1024 * 1024) + b'"}}', "application/json", 413, "RequestEntityTooLarge"),
     ("GET", "/api/v1/namespaces/x/widgets", None, "application/json", 404, "NotFound"),
     ("GET", "/apis/apps/v9/deployments", None, "application/json", 404, "NotFound"),
     ("PUT", f"/api/v1/namespaces/{NS}/configmaps", b'{}', "application/json", 405, "MethodNotAllowed"),

@@ -30,6 +30,7 @@ log = logging.getLogger("gameday.sandbox.apiserver")
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 _OPEN_PATHS = ("/healthz", "/livez", "/readyz")
 IDLE_SECONDS = 300  # an idle keep-alive connection is closed after this
+MAX_BODY = 3 * 1024 * 1024  # as the real API server's request size limit
 _UNAUTHORIZED = dumps(ApiError(401, "Unauthorized", "Unauthorized").status())
 
 
@@ -46,10 +47,22 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         length = self.headers.get("Content-Length")
         try:
-            body = self.rfile.read(int(length)) if length else b""
+            size = int(length) if length else 0
         except ValueError:
-            self.send_error(400, "bad Content-Length")
+            size = -1
+        if size < 0 or size > MAX_BODY:
+            self.close_connection = True
+            left = min(size, 16 * MAX_BODY)  # drained, so the client reads the answer instead of a reset
+            while left > 0:
+                chunk = self.rfile.read(min(left, 1 << 16))
+                if not chunk:
+                    break
+                left -= len(chunk)
+            err = ApiError(413, "RequestEntityTooLarge", f"the request body is larger than {MAX_BODY} bytes") \
+                if size > MAX_BODY else ApiError(400, "BadRequest", "invalid Content-Length header")
+            self._send(Response(err.code, dumps(err.status())))
             return
+        body = self.rfile.read(size) if size else b""
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             body = self._read_chunked()
         parts = urlsplit(self.path)
@@ -68,10 +81,11 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
     def _read_chunked(self) -> bytes:
-        out = []
+        out, total = [], 0
         while True:
             size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-            if size == 0:
+            total += size
+            if size == 0 or total > MAX_BODY:
                 self.rfile.readline()
                 return b"".join(out)
             out.append(self.rfile.read(size))
