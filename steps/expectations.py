@@ -42,6 +42,15 @@ def pods_in_phase(gameday_run, selector, namespace, phase, seconds):
     gameday_run.expect_pods_phase(selector, namespace, phase, seconds)
 
 
+@then(parsers.parse('a pod labelled "{selector}" in namespace "{namespace}" is {state:w} within {seconds:d}s'))
+def a_pod_is_in_state(gameday_run, selector, namespace, state, seconds):
+    """Wait until some pod with these labels is in `state`: a phase
+    (Pending), a container's waiting reason (CrashLoopBackOff) or its last
+    termination reason (OOMKilled, Error). How an operator sees a failure
+    that raises no alert."""
+    gameday_run.expect_pod_state(selector, namespace, state, seconds)
+
+
 @then(parsers.parse('the service "{service}" in namespace "{namespace}" answers {status:d} to "{request}" within {seconds:d}s'))
 def service_answers_within(gameday_run, service, namespace, status, request, seconds, docstring=None):
     """Ask the Service (through its external address) until it answers

@@ -126,12 +126,13 @@ class ScenarioRun:
             if factory is None:
                 from ..drill import Drill as factory
             self.reports_dir.mkdir(parents=True, exist_ok=True)
+            kwargs: dict[str, Any] = {}
             if self.extra_checks:
                 from ..drill.steady import DEFAULT_CHECKS
-                self._drill = factory(self.target, slugify(self.name), self.reports_dir,
-                                      steady_state=[*DEFAULT_CHECKS, *self.extra_checks])
-            else:
-                self._drill = factory(self.target, slugify(self.name), self.reports_dir)
+                kwargs["steady_state"] = [*DEFAULT_CHECKS, *self.extra_checks]
+            if self.slas:
+                kwargs["slas"] = [s.text for s in self.slas]  # the engine watches what they measure (training)
+            self._drill = factory(self.target, slugify(self.name), self.reports_dir, **kwargs)
         return self._drill
 
     @property
@@ -300,6 +301,29 @@ class ScenarioRun:
         if wait_until(phases, within) is None:
             self._fail_with_slas(f"pods labelled {selector} in {namespace} were not all {phase} within {within:g}s")
 
+    def expect_pod_state(self, selector: str, namespace: str, state: str, within: float) -> None:
+        """Wait until some pod with these labels is in `state`: a phase
+        (Pending), a container waiting reason (CrashLoopBackOff) or a
+        terminated one (OOMKilled, Error)."""
+        def states(pod: dict) -> set[str]:
+            status = pod.get("status", {})
+            out = {status.get("phase", "")}
+            for cs in status.get("containerStatuses") or []:
+                for part in (cs.get("state") or {}, cs.get("lastState") or {}):
+                    for detail in part.values():
+                        if isinstance(detail, dict) and detail.get("reason"):
+                            out.add(detail["reason"])
+            return out
+
+        def found() -> str | None:
+            proc = self.target.kubectl(["get", "pods", "-n", namespace, "-l", selector, "-o", "json"], timeout=30)
+            if proc.returncode != 0:
+                return None
+            pods = json.loads(proc.stdout).get("items", [])
+            return next((p["metadata"]["name"] for p in pods if state in states(p)), None)
+        if wait_until(found, within) is None:
+            self._fail_with_slas(f"no pod labelled {selector} in {namespace} was {state} within {within:g}s")
+
     def expect_http(self, service: str, namespace: str, status: int, request: str, within: float = 0.0,
                     body: str | None = None) -> None:
         method, _, path = request.strip().partition(" ") if " " in request.strip() else ("GET", "", request.strip())
@@ -361,6 +385,8 @@ class ScenarioRun:
 
     def check_slas(self, slas: list[sla_maths.Sla]) -> None:
         self._await_load_after_work()
+        if any(s.metric == "lost_writes" for s in slas) and self._drill is not None:
+            self._drill.verify_writes()  # read back every acknowledged job before judging
         self.verdict = self.judge(slas)
         if not self.verdict.passed:
             raise StepFailed(format_misses(self.verdict))
