@@ -347,6 +347,10 @@ def test_deleting_a_namespace_deletes_its_contents(core):
      "UnsupportedMediaType"),
     ("POST", f"/api/v1/namespaces/{NS}/configmaps", b'{"metadata": {"name": "big"}, "data": {"k": "'
      + b"x" * (4 * 1024 * 1024) + b'"}}', "application/json", 413, "RequestEntityTooLarge"),
+    ("POST", f"/api/v1/namespaces/{NS}/configmaps", b"metadata: {name: x}\ndata: &a [*a]\n", "application/yaml",
+     400, "BadRequest"),
+    ("POST", f"/api/v1/namespaces/{NS}/configmaps", b'{"data":' + b"[" * 50000 + b"]" * 50000 + b"}",
+     "application/json", 400, "BadRequest"),
     ("GET", "/api/v1/namespaces/x/widgets", None, "application/json", 404, "NotFound"),
     ("GET", "/apis/apps/v9/deployments", None, "application/json", 404, "NotFound"),
     ("PUT", f"/api/v1/namespaces/{NS}/configmaps", b'{}', "application/json", 405, "MethodNotAllowed"),

@@ -5,6 +5,7 @@ it, so a bad request changes nothing."""
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import random
 import threading
@@ -56,11 +57,40 @@ def _decode(req: Request, allow: Sequence[str], what: str) -> Any:
             raise validation.bad_request(f"couldn't decode the {what}: {exc}")
     try:
         if ctype in _YAML_TYPES or ctype == patching.APPLY:
-            return yaml.safe_load(req.body)
-        return json.loads(req.body)
+            return _jsonable(yaml.safe_load(req.body))
+        return _jsonable(json.loads(req.body))
+    except RecursionError:
+        raise validation.bad_request(f"the {what} nests too deeply")
     except (ValueError, yaml.YAMLError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise validation.bad_request(f"couldn't decode the {what}: {first}")
+
+
+_MAX_DEPTH, _MAX_NODES = 64, 200_000  # bounds for YAML aliases (recursive or exponential)
+
+
+def _jsonable(value: Any, depth: int = 0, budget: list | None = None) -> Any:
+    """YAML's extra types as the JSON the real server would have decoded
+    (timestamps as RFC 3339 strings, other keys as strings), refusing
+    documents whose aliases nest without end or blow up."""
+    budget = budget if budget is not None else [_MAX_NODES]
+    budget[0] -= 1
+    if depth > _MAX_DEPTH or budget[0] < 0:
+        raise validation.bad_request(f"the body nests deeper than {_MAX_DEPTH} levels or expands past "
+                                     f"{_MAX_NODES} values (check YAML anchors and aliases)")
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v, depth + 1, budget) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v, depth + 1, budget) for v in value]
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
 
 
 def decode_object(req: Request, res: Resource) -> dict:
