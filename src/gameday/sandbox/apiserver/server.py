@@ -128,6 +128,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"0\r\n\r\n")
         except (OSError, ValueError):
             pass  # the client hung up
+        except Exception:  # the source failed mid-stream: the answer has begun, so end it
+            log.exception("stream of %s %s failed", self.command, self.path)
         finally:
             stream.close()
             close = getattr(stream.chunks, "close", None)
