@@ -7,6 +7,7 @@ import csv
 import json
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -90,3 +91,27 @@ def test_experiment_passes_on_the_sandbox_under_load(sandbox, experiment, tmp_pa
     assert float(figures["requests"]) > 0  # it ran under load
     events = read(tmp_path / f"{experiment.stem}.timeline.jsonl")
     assert events[-1].kind == "drill_finished" and events[-1].get("outcome") == "finished"
+
+
+def test_abort_condition_stops_the_method_and_rolls_back(sandbox, target, tmp_path):
+    doc = json.loads((ROOT / "experiments" / "database-network-cut.json").read_text())
+    doc["method"][0]["pauses"] = {"after": 120}  # without the abort the drill would sit in the outage
+    doc["extensions"][0]["abort"] = {"error_rate": 0.2, "seconds": 2}
+    exp = tmp_path / "abort.json"
+    exp.write_text(json.dumps(doc))
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "gameday.cli", "run", str(exp), "--kubeconfig", str(sandbox.kubeconfig),
+                           "--reports", str(tmp_path / "r"), "--users", "8"],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert time.monotonic() - started < 110, "the abort did not cut the 120 s pause short"
+    assert "ABORTED: abort: error rate above 20% for 2s" in proc.stdout
+    events = read(tmp_path / "r" / "abort.timeline.jsonl")
+    kinds = [e.kind for e in events]
+    assert "abort" in kinds and "step_started" not in kinds  # stopped before the runbook step
+    rollbacks = [e for e in events if e.kind == "rollback_finished"]
+    assert rollbacks and all(e.get("ok") for e in rollbacks)
+    assert kinds.index("abort") < kinds.index("rollback_finished")
+    from gameday.chaos.network import policy_absent
+    assert policy_absent("gameday-cut-off-database", "database", configuration=target.chaos_configuration())
+    assert events[-1].get("outcome") == "aborted"
