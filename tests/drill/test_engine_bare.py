@@ -84,7 +84,8 @@ def test_remediation_too_slow_fails_with_the_measured_value(bare_kubeconfig, tmp
     assert wait_until(lambda: web_ready(bare_kubeconfig), 60)
 
 
-def test_sigterm_mid_fault_rolls_back_and_leaves_a_readable_timeline(bare_kubeconfig, tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_signal_mid_fault_rolls_back_and_leaves_a_readable_timeline(bare_kubeconfig, tmp_path, signum):
     reports = tmp_path / "r"
     proc = subprocess.Popen([sys.executable, "-m", "gameday.cli", "run", str(HERE / "experiments" / "web-outage.json"),
                              "--kubeconfig", str(bare_kubeconfig), "--reports", str(reports)],
@@ -95,7 +96,7 @@ def test_sigterm_mid_fault_rolls_back_and_leaves_a_readable_timeline(bare_kubeco
             return timeline.exists() and any(e.kind == "fault_injected" for e in read(timeline))
         assert wait_until(fault_seen, 120, 0.2), "the fault was never injected"
         assert wait_until(lambda: not web_ready(bare_kubeconfig), 30), "the fault had no effect"
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signum)
         out, _ = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
