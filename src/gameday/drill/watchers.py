@@ -23,6 +23,7 @@ from typing import Callable
 from ..timeline import TimelineWriter
 
 INTERVAL = 0.25
+ALERT_INTERVAL = 0.1  # alert APIs are cheap; detection is the figure most SLAs are about
 
 
 @dataclass
@@ -278,17 +279,32 @@ class HttpProbeWatcher(_Thread):
 
 class AlertWatcher(_Thread):
     """Alert state in Prometheus (`/api/v1/alerts`, state firing) and
-    Alertmanager (`/api/v2/alerts`) every 250 ms; an alert counts as firing
-    when either says so, and the first to say so is recorded as the source."""
+    Alertmanager (`/api/v2/alerts`), each polled every 100 ms in its own
+    thread; an alert counts as firing when either says so, and the first to
+    say so is recorded as the source. A source that does not answer keeps its
+    last known state (a blip is not a resolution)."""
 
     def __init__(self, sources: dict[str, str], timeline: TimelineWriter | None,
-                 on_change: Callable[[], None] = lambda: None, interval: float = INTERVAL):
+                 on_change: Callable[[], None] = lambda: None, interval: float = ALERT_INTERVAL):
         super().__init__()
         self.sources = sources  # "prometheus"|"alertmanager" -> base URL
         self.timeline, self.on_change, self.interval = timeline, on_change, interval
         self.firing: dict[str, float] = {}
+        self.by_source: dict[str, dict[str, dict]] = {}
         self.lock = threading.Lock()
         self.polls = 0
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for kind, base in self.sources.items():
+            t = threading.Thread(target=self._loop, args=(kind, base), name=f"alerts-{kind}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        for t in self._threads:
+            t.join(2)
 
     def _read(self, kind: str, base: str) -> dict[str, dict] | None:
         from ..chaos.alerts import alertmanager_firing, prometheus_firing
@@ -297,31 +313,29 @@ class AlertWatcher(_Thread):
         except Exception:
             return None
 
-    def run(self) -> None:
+    def _loop(self, kind: str, base: str) -> None:
         while not self.stop_event.is_set():
             started = time.time()
-            seen: dict[str, tuple[str, dict]] = {}
-            answered = 0
-            for kind, base in self.sources.items():
-                got = self._read(kind, base)
-                if got is None:
-                    continue
-                answered += 1
-                for name, labels in got.items():
-                    seen.setdefault(name, (kind, labels))
+            got = self._read(kind, base)
             now = time.time()
-            if answered:
+            if got is not None:
                 with self.lock:
-                    for name, (kind, labels) in seen.items():
+                    self.by_source[kind] = got
+                    seen: dict[str, tuple[str, dict]] = {}
+                    for source, alerts in self.by_source.items():
+                        for name, labels in alerts.items():
+                            if name not in seen or source == kind:
+                                seen[name] = (source, labels)
+                    for name, (source, labels) in seen.items():
                         if name not in self.firing:
                             self.firing[name] = now
                             if self.timeline:
-                                self.timeline.emit("alert_firing", t=now, alert=name, source=kind,
+                                self.timeline.emit("alert_firing", t=now, alert=name, source=source,
                                                    labels={k: str(v) for k, v in labels.items()})
                     for name in [n for n in self.firing if n not in seen]:
                         del self.firing[name]
                         if self.timeline:
-                            self.timeline.emit("alert_resolved", t=now, alert=name)
+                            self.timeline.emit("alert_resolved", t=now, alert=name, source=kind)
                     self.polls += 1
                 self.on_change()
             self.stop_event.wait(max(0.0, self.interval - (time.time() - started)))
