@@ -142,3 +142,22 @@ def test_equality_and_strict_bounds():
     assert parse("lost_writes == 0").holds(0) and not parse("lost_writes == 0").holds(1)
     assert not parse("time_to_recover < 90s").holds(90.0)
     assert parse("time_to_recover <= 90s").holds(90.0)
+
+
+def test_a_drill_of_runbook_steps_without_a_fault_opens_the_window_at_the_first_step():
+    events = [ev("steady_state_met", 0.0), ev("step_started", 1.0, step="scale-api"),
+              ev("step_finished", 1.5, step="scale-api", ok=True), sample(2.0, 10, 0),
+              ev("steady_state_restored", 9.0, since=6.0)]
+    m = measure(events)
+    assert m.time_to_recover == pytest.approx(5.0) and m.steps["scale-api"] == pytest.approx(0.5)
+    assert m.error_rate == 0.0
+
+
+def test_judge_timeline_says_why_a_drill_did_not_run():
+    from gameday.drill.facade import judge_timeline
+    slas = parse_all(["time_to_recover <= 90s"])
+    not_run = judge_timeline([ev("steady_state_failed", 1.0, reason="deployment x: 1/2 pods ready", phase="before")], slas)
+    assert not not_run.passed and "1/2 pods ready" in not_run.not_run
+    ran = judge_timeline([ev("steady_state_met", 0.0), ev("fault_injected", 1.0, fault="f"),
+                          ev("steady_state_failed", 50.0, reason="x", phase="after")], slas)
+    assert ran.not_run is None and not ran.passed

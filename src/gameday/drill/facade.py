@@ -360,11 +360,10 @@ class Drill:
 
 def judge_timeline(events: list[Event], slas: list[Sla], detection_alert: str | None = None) -> Verdict:
     """Verdict of a recorded drill (pure): did it run, was it aborted, each SLA."""
-    fault = any(e.kind == "fault_injected" for e in events)
-    not_run = None
-    if not fault:
-        failed = next((e for e in events if e.kind == "steady_state_failed"), None)
-        not_run = f"steady state did not hold before the fault: {failed.get('reason')}" if failed else "no fault was injected"
+    start = next((e.t for e in events if e.kind in ("fault_injected", "step_started")), None)
+    failed = next((e for e in events if e.kind == "steady_state_failed" and e.get("phase", "before") == "before"
+                   and (start is None or e.t <= start)), None)
+    not_run = f"steady state did not hold before the fault: {failed.get('reason')}" if failed else None
     abort = next((e for e in events if e.kind == "abort"), None)
     return verdict(slas, measure(events, detection_alert), not_run=not_run, aborted=abort.get("reason") if abort else None)
 

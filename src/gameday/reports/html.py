@@ -185,10 +185,10 @@ __SECTIONS__
     function y(v) { return T + (H - T - B) * (1 - v / maxRps); }
     function yl(v) { return T + (H - T - B) * (1 - v / maxLat); }
     el("rect", {x: L, y: T, width: W - L - R, height: H - T - B, fill: "#fafafa", stroke: "#ccc"}, svg);
-    c.bands.forEach(function (b) {
+    c.bands.forEach(function (b, i) {
       el("rect", {"class": "step-band", x: x(b.start), y: T, width: Math.max(2, x(b.end) - x(b.start)),
                   height: H - T - B, fill: b.ok ? "#90caf9" : "#ef9a9a", opacity: 0.45}, svg);
-      el("text", {x: x(b.start) + 2, y: H - B + 28, "class": "step-label"}, svg, b.name);
+      el("text", {x: x(b.start) + 2, y: H - B + 28 + 12 * (i % 3), "class": "step-label"}, svg, b.name);
     });
     function line(idx, color, scale, dash, cls) {
       if (!c.samples.length) return;

@@ -10,12 +10,15 @@
 - `bare_sandbox`: no platform, only the small manifests of
   tests/sandbox/manifests/ and its test images (TEST_CONFIG).
 
+Each has a state directory of its own (see `state_dir`), removed afterwards.
 Both yield a started `Sandbox` (`.kubeconfig`, `.service_url(...)`) and fail
 loudly, with the sandbox's logs in the message, when it cannot start or get
 ready in time: they never hang."""
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -52,20 +55,33 @@ def start(state_dir: Path, timeout: float = READY_TIMEOUT, **kwargs) -> Sandbox:
     return sb
 
 
+def state_dir(name: str) -> Path:
+    """A state directory of its own in the system's temporary directory.
+
+    Not under pytest's basetemp: every pytest session (and xdist worker) of
+    the same user resets pytest-of-<user>/ to mode 0700 when it starts, and
+    pods running as an unprivileged user would lose their way to their
+    directories whenever a concurrent session starts."""
+    return Path(tempfile.mkdtemp(prefix=f"gameday-{name}-"))
+
+
 @pytest.fixture(scope="session")
-def bare_sandbox(tmp_path_factory):
-    sb = start(tmp_path_factory.mktemp("bare-sandbox"), config=TEST_CONFIG)
+def bare_sandbox():
+    path = state_dir("bare-sandbox")
+    sb = start(path, config=TEST_CONFIG)
     try:
         yield sb
     finally:
         sb.stop()
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def sandbox(tmp_path_factory):
+def sandbox():
     if not PLATFORM_CONFIG.exists():
         pytest.skip(f"{PLATFORM_CONFIG.relative_to(ROOT)} does not exist yet: no reference platform to deploy")
-    sb = start(tmp_path_factory.mktemp("sandbox"), config=PLATFORM_CONFIG)
+    path = state_dir("sandbox")
+    sb = start(path, config=PLATFORM_CONFIG)
     before = os.environ.get("KUBECONFIG")
     os.environ["KUBECONFIG"] = str(sb.kubeconfig)
     try:
@@ -76,3 +92,4 @@ def sandbox(tmp_path_factory):
         else:
             os.environ["KUBECONFIG"] = before
         sb.stop()
+        shutil.rmtree(path, ignore_errors=True)

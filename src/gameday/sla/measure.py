@@ -1,8 +1,9 @@
 """Measurements from a timeline: pure functions of the events, no I/O.
 
-The incident window opens at the first `fault_injected` and closes when the
-steady state was restored (the time it began to hold), or at the end of the
-record when it never was."""
+The incident window opens at the first `fault_injected` (a drill with no
+fault, only runbook steps, opens it at the first `step_started`) and closes
+when the steady state was restored (the time it began to hold), or at the end
+of the record when it never was."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -83,7 +84,8 @@ def measure(events: Iterable[Event], expected_alert: str | None = None) -> Measu
     if expected_alert is None:
         started = next((e for e in events if e.kind == "drill_started"), None)
         expected_alert = started.get("detection_alert") if started else None
-    fault = next((e for e in events if e.kind == "fault_injected"), None)
+    fault = next((e for e in events if e.kind == "fault_injected"), None) or \
+        next((e for e in events if e.kind == "step_started"), None)
     if fault is None:
         return Measurements()
     t0 = fault.t

@@ -43,7 +43,7 @@ from .probes import Prober
 from .rewrite import Rewriter, expand_vars
 from .status import (ContainerView, Conditions, Run, container_status, exit_reason, now_micro, pod_phase,
                      qos_class)
-from .volumes import VolumeError, materialize, raw_data
+from .volumes import VolumeError, host_path, materialize, raw_data
 
 log = logging.getLogger("gameday.sandbox.kubelet")
 _OOM_WORDS = (b"out of memory", b"outofmemory", b"oom")
@@ -328,17 +328,16 @@ class Kubelet:
             for m in c.get("volumeMounts") or []:
                 pending.append(m)
         field_of = lambda path: self._field(pod, rt, path)  # noqa: E731
-        probe = materialize(pod, rt.dir, self.state_dir, lookup=self._lookup(rt.namespace),
-                            pvc_lookup=lambda claim: self.store.try_get(PVC, rt.namespace, claim),
-                            rewrite=lambda s: s, field=field_of)
+        pvc_lookup = lambda claim: self.store.try_get(PVC, rt.namespace, claim)  # noqa: E731
+        paths = {v["name"]: host_path(v, rt.dir, self.state_dir, pvc_lookup)
+                 for v in pod["spec"].get("volumes") or []}
         for m in pending:
-            host = probe.get(m.get("name"))
+            host = paths.get(m.get("name"))
             if host is not None and m.get("mountPath") not in mounts:
                 mounts[m["mountPath"]] = str(host / m["subPath"]) if m.get("subPath") else str(host)
         rewriter = self._pod_rewriter(pod, rt, mounts)
         out = materialize(pod, rt.dir, self.state_dir, lookup=self._lookup(rt.namespace),
-                          pvc_lookup=lambda claim: self.store.try_get(PVC, rt.namespace, claim),
-                          rewrite=rewriter, field=field_of)
+                          pvc_lookup=pvc_lookup, rewrite=rewriter, field=field_of)
         if self._root:
             owner = self._pod_user(pod)
             for name, path in out.items():

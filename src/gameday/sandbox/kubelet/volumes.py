@@ -41,6 +41,21 @@ def _write_items(target: Path, data: dict[str, bytes], items: list | None, mode:
         os.replace(tmp, path)  # atomic, as the kubelet's symlink swap is
 
 
+def host_path(vol: dict, pod_dir: Path, state_dir: Path, pvc_lookup: Callable[[str], dict | None]) -> Path:
+    """Where a volume lives on the node's disk (raises VolumeError for an unbound claim)."""
+    if "persistentVolumeClaim" in vol:
+        claim = vol["persistentVolumeClaim"].get("claimName")
+        pvc = pvc_lookup(claim)
+        if pvc is None:
+            raise VolumeError(f'persistentvolumeclaim "{claim}" not found')
+        if (pvc.get("status") or {}).get("phase") != "Bound":
+            raise VolumeError(f'persistentvolumeclaim "{claim}" is not bound')
+        return claim_dir(state_dir, pvc)
+    if "hostPath" in vol:
+        return state_dir / "hostpath" / vol["hostPath"].get("path", "/").lstrip("/")
+    return pod_dir / "volumes" / vol["name"]
+
+
 def materialize(pod: dict, pod_dir: Path, state_dir: Path, *, lookup: Callable[[str, str], dict | None],
                 pvc_lookup: Callable[[str], dict | None], rewrite: Callable[[str], str],
                 field: Callable[[str], str]) -> dict[str, Path]:
@@ -85,17 +100,10 @@ def materialize(pod: dict, pod_dir: Path, state_dir: Path, *, lookup: Callable[[
                     data[source["serviceAccountToken"].get("path", "token")] = b"sandbox-service-account-token"
             _write_items(target, data, None, vol["projected"].get("defaultMode"), rewrite)
         elif "persistentVolumeClaim" in vol:
-            claim = vol["persistentVolumeClaim"].get("claimName")
-            pvc = pvc_lookup(claim)
-            if pvc is None:
-                raise VolumeError(f'persistentvolumeclaim "{claim}" not found')
-            if (pvc.get("status") or {}).get("phase") != "Bound":
-                raise VolumeError(f'persistentvolumeclaim "{claim}" is not bound')
-            target = claim_dir(state_dir, pvc)
+            target = host_path(vol, pod_dir, state_dir, pvc_lookup)
             target.mkdir(parents=True, exist_ok=True)
         elif "hostPath" in vol:
-            path = vol["hostPath"].get("path", "/").lstrip("/")
-            target = state_dir / "hostpath" / path
+            target = host_path(vol, pod_dir, state_dir, pvc_lookup)
             if vol["hostPath"].get("type") in ("File", "FileOrCreate", "Socket", "CharDevice", "BlockDevice"):
                 target.parent.mkdir(parents=True, exist_ok=True)
                 if vol["hostPath"].get("type") == "FileOrCreate":
