@@ -81,6 +81,7 @@ class Drill:
         self.aborted: str | None = None
         self.experiment_running = False
         self.fault_at: float | None = None
+        self.first_step_at: float | None = None  # the window's start when no fault is injected
         self.load = None
         self.acked: list[str] = []
         self._closed = False
@@ -280,7 +281,9 @@ class Drill:
     @contextlib.contextmanager
     def step(self, name: str, detail: str = "") -> Iterator[None]:
         """Record a runbook step's start and finish around the block."""
-        self.timeline.emit("step_started", step=name, **({"detail": detail} if detail else {}))
+        ev = self.timeline.emit("step_started", step=name, **({"detail": detail} if detail else {}))
+        if self.first_step_at is None:
+            self.first_step_at = ev.t
         try:
             yield
         except BaseException as exc:
@@ -292,7 +295,7 @@ class Drill:
         """Seconds from the fault until the steady state began to hold (and then
         held for `settle` seconds), or None if not within the bound."""
         self.start_watchers()
-        start = self.fault_at if self.fault_at is not None else time.time()
+        start = next((t for t in (self.fault_at, self.first_step_at) if t is not None), None) or time.time()
         deadline = start + within + settle
         while True:
             holds, since, failing = self.steady_state()
