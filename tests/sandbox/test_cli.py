@@ -3,6 +3,7 @@ a detached sandbox that leaves no process behind, and one-line errors."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,11 +13,19 @@ from pathlib import Path
 import pytest
 
 from gameday.sandbox.cli import leftover_processes
-from gameday.sandbox.testing import TEST_CONFIG
+from gameday.sandbox.testing import TEST_CONFIG, state_dir
 
 from .helpers import eventually
 
 pytestmark = pytest.mark.sandbox
+
+
+@pytest.fixture()
+def sbdir():
+    """A state directory outside pytest's basetemp (see gameday.sandbox.testing.state_dir)."""
+    path = state_dir("cli-test")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def gameday(state: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -25,8 +34,8 @@ def gameday(state: Path, *args: str, timeout: float = 300) -> subprocess.Complet
                           text=True, timeout=timeout)
 
 
-def test_up_status_url_down_leaves_no_process(tmp_path):
-    state = tmp_path / "sb"
+def test_up_status_url_down_leaves_no_process(sbdir):
+    state = sbdir / "sb"
     try:
         up = gameday(state, "up", "--wait", "--config", str(TEST_CONFIG))
         assert up.returncode == 0, up.stderr
@@ -47,8 +56,8 @@ def test_up_status_url_down_leaves_no_process(tmp_path):
     assert after.returncode == 2 and after.stderr.count("\n") == 1 and "no sandbox is running" in after.stderr
 
 
-def test_foreground_sigterm_stops_everything(tmp_path):
-    state = (tmp_path / "fg").resolve()
+def test_foreground_sigterm_stops_everything(sbdir):
+    state = (sbdir / "fg").resolve()
     env = dict(os.environ, GAMEDAY_SANDBOX_DIR=str(state))
     proc = subprocess.Popen([sys.executable, "-m", "gameday.cli", "sandbox", "up", "--foreground", "--wait",
                              "--config", str(TEST_CONFIG)], env=env, stdout=subprocess.PIPE,
@@ -78,9 +87,9 @@ def test_bad_manifest_is_one_line_and_exit_2(tmp_path):
     assert not (tmp_path / "sb" / "sandbox.json").exists()
 
 
-def test_sigkilled_sandbox_takes_its_pods_along(tmp_path):
+def test_sigkilled_sandbox_takes_its_pods_along(sbdir):
     """Nothing outlives the sandbox, even killed with SIGKILL (parent-death signal)."""
-    state = (tmp_path / "killed").resolve()
+    state = (sbdir / "killed").resolve()
     up = gameday(state, "up", "--wait", "--config", str(TEST_CONFIG))
     assert up.returncode == 0, up.stderr
     import json
