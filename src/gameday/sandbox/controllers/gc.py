@@ -3,9 +3,15 @@ as with background propagation. (Namespace deletion is the API server's
 namespace finalizer.)"""
 from __future__ import annotations
 
-from ..resources import RESOURCES, by_kind
+import time
+
+from ..resources import EVENT, RESOURCES, by_kind
 from ..store import ApiError
 from .base import Controller
+from .podtemplate import parse_time
+
+EVENT_TTL_SECONDS = 3600
+MAX_EVENTS = 5000
 
 # Kinds that own others in the sandbox.
 _OWNER_KINDS = {"Deployment", "ReplicaSet", "StatefulSet", "Job", "DaemonSet", "Service", "CronJob"}
@@ -30,6 +36,7 @@ class GarbageCollector(Controller):
         return ["*"]
 
     def reconcile(self, key):
+        self._expire_events()
         live: set[str] = set()
         dependents: list[tuple] = []
         for res in _STORED:
@@ -48,6 +55,28 @@ class GarbageCollector(Controller):
                 except ApiError:
                     pass
         return None
+
+    def _expire_events(self) -> None:
+        """Events live an hour (the API server's default TTL), and at most
+        MAX_EVENTS are kept, so that a long drill does not grow without bound."""
+        now = time.monotonic()
+        if now - getattr(self, "_events_checked", -1e9) < self.resync_seconds:
+            return
+        self._events_checked = now
+        events, _ = self.store.list(EVENT)
+        if not events:
+            return
+        cutoff = time.time() - EVENT_TTL_SECONDS
+        events.sort(key=lambda e: e.get("lastTimestamp") or e["metadata"].get("creationTimestamp") or "")
+        excess = len(events) - MAX_EVENTS
+        for i, event in enumerate(events):
+            stamp = parse_time(event.get("lastTimestamp") or event["metadata"].get("creationTimestamp"))
+            if i >= excess and (stamp is None or stamp >= cutoff):
+                break
+            try:
+                self.store.delete(EVENT, event["metadata"]["namespace"], event["metadata"]["name"])
+            except ApiError:
+                pass
 
     def _owner_exists(self, obj: dict, ref: dict) -> bool:
         """Look the owner up again: the scan above is not one snapshot, and an
