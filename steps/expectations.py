@@ -66,6 +66,14 @@ def service_answers(gameday_run, service, namespace, status, request, docstring=
     gameday_run.expect_http(service, namespace, status, request, 0, docstring)
 
 
+@then(parsers.parse("training progresses within {seconds:d}s"))
+def training_progresses(gameday_run, seconds):
+    """Wait until the trainer's step counter (its /metrics, watched by the
+    drill) moves after the last runbook step: a job is running, or was
+    resumed after a restart."""
+    gameday_run.expect_training_progress(seconds)
+
+
 @then(parsers.parse('the last answer shows "{text}"'))
 def answer_shows(gameday_run, text):
     """The body of the last HTTP answer contains `text`."""

@@ -25,3 +25,10 @@ def operator_deploys_canary(gameday_run, deployment, namespace, replicas):
     `<deployment>-canary` from the stable pod template, labelled
     version=canary, behind the same Service (traffic by replica share)."""
     gameday_run.deploy_canary(deployment, namespace, replicas)
+
+
+@when(parsers.parse('the operator sends "{request}" to service "{service}" in namespace "{namespace}"'))
+def operator_sends(gameday_run, request, service, namespace, docstring=None):
+    """An HTTP request through the Service's external address, e.g.
+    'POST /jobs' with the JSON body in a \"\"\" block; it must answer 2xx."""
+    gameday_run.send(service, namespace, request, docstring)

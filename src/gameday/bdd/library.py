@@ -235,6 +235,17 @@ class ScenarioRun:
         self.last_output = CommandResult(argvs[-1], 0, "".join(o.stdout for o in outputs),
                                          "".join(o.stderr for o in outputs))
 
+    def send(self, service: str, namespace: str, request: str, body: str | None = None) -> None:
+        """An operator's request to a service (e.g. submit a job); a non-2xx
+        answer fails the step."""
+        method, path = _split_request(request, self.where or self.file)
+        data = (body if body is not None else json.dumps(DEFAULT_JOB)).encode() if method in ("POST", "PUT", "PATCH") else None
+        with self.drill.step(slugify(f"{method} {path}")):
+            answer = http_request(method, self.target.service_url(service, namespace) + path, data)
+        self.last_answer = answer
+        if not 200 <= answer.status < 300:
+            raise StepFailed(f"{method} {path} on {namespace}/{service} answered {answer.status}: {answer.body[:200]!r}")
+
     def deploy_canary(self, deployment: str, namespace: str, replicas: int) -> None:
         """The runbook's canary (`helm upgrade --set deployment.strategy=canary`)
         as Kubernetes does it: a second Deployment from the stable one's pod
@@ -326,10 +337,7 @@ class ScenarioRun:
 
     def expect_http(self, service: str, namespace: str, status: int, request: str, within: float = 0.0,
                     body: str | None = None) -> None:
-        method, _, path = request.strip().partition(" ") if " " in request.strip() else ("GET", "", request.strip())
-        method = method.upper()
-        if not path.startswith("/"):
-            raise UserError(f"{self.where or self.file}: request {request!r} must be 'PATH' or 'METHOD PATH', e.g. 'POST /jobs'")
+        method, path = _split_request(request, self.where or self.file)
         url = self.target.service_url(service, namespace) + path
         data = None
         if method in ("POST", "PUT", "PATCH"):
@@ -343,6 +351,22 @@ class ScenarioRun:
             got = self.last_answer
             raise StepFailed(f"{method} {path} on {namespace}/{service} answered {got.status if got else 'nothing'}, "
                              f"not {status}{f' within {within:g}s' if within else ''}: {(got.body if got else '')[:200]!r}")
+
+    def expect_training_progress(self, within: float) -> None:
+        """Wait until the drill sees the trainer's step counter move after
+        the last runbook step (a job running, or resumed after a restart)."""
+        d = self.drill
+        if not getattr(d, "_watch_training", False) and hasattr(d, "watch_training"):
+            d.watch_training()
+        timeline = d.timeline
+        marks = [e.t for e in list(timeline.events) if e.kind in ("step_finished", "fault_injected")]
+        since = max(marks) if marks else 0.0
+
+        def moved() -> bool:
+            steps = [e for e in list(timeline.events) if e.kind == "training_progress" and e.t > since]
+            return len(steps) >= 2
+        if not wait_until(moved, within):
+            self._fail_with_slas(f"the trainer made no progress within {within:g}s")
 
     def expect_answer_shows(self, text: str) -> None:
         if self.last_answer is None:
@@ -402,6 +426,15 @@ class ScenarioRun:
 
 
 DEFAULT_JOB = {"name": "gameday-drill-probe", "steps": 20}
+
+
+def _split_request(request: str, where: str) -> tuple[str, str]:
+    """'POST /jobs' -> ('POST', '/jobs'); '/health' -> ('GET', '/health')."""
+    parts = request.strip().split(None, 1)
+    method, path = (parts[0].upper(), parts[1].strip()) if len(parts) == 2 else ("GET", parts[0] if parts else "")
+    if not path.startswith("/"):
+        raise UserError(f"{where}: request {request!r} must be 'PATH' or 'METHOD PATH', e.g. 'POST /jobs'")
+    return method, path
 
 
 def judge_events(events: list, slas: list[sla_maths.Sla], detection_alert: str | None = None):
