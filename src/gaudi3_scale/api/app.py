@@ -150,8 +150,14 @@ class Api:
 
     def _with_db(self, fn) -> Response:
         try:
-            return fn()
+            try:
+                return fn()
+            except psycopg.errors.UndefinedTable:
+                # A fresh (or restored-empty) database: create the schema, once.
+                jobs.ensure_schema(self.db)
+                self.monitor.schema_ready = True
+                return fn()
         except DatabaseUnavailable as exc:
             return _error(503, "database_unavailable", f"the database is not answering: {exc}", retry=True)
         except psycopg.errors.UndefinedTable:
-            return _error(503, "database_unavailable", "the training_jobs table is not created yet", retry=True)
+            return _error(503, "database_unavailable", "the training_jobs table could not be created", retry=True)
