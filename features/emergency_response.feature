@@ -36,7 +36,7 @@ Feature: Emergency Response
   @p1 @slow @procedure:response-actions-0-30-minutes
   Scenario: P1 - job submissions fail while the database is scaled away
     When the fault "scale-database-to-zero" is injected
-    Then the alert "DatabaseDown" fires within 60s
+    Then the alert "DatabaseDown" fires within 90s
     When the operator carries out "assess-impact":
       """
       kubectl describe pods -l app.kubernetes.io/name=gaudi3-scale -n gaudi3-scale
@@ -49,6 +49,6 @@ Feature: Emergency Response
     Then the platform recovers within 120s
     And the SLA is met:
       | metric           | limit   |
-      | time_to_detect   | <= 60s  |
-      | time_to_recover  | <= 150s |
+      | time_to_detect   | <= 90s  |
+      | time_to_recover  | <= 180s |
       | step:scale-up    | <= 30s  |
