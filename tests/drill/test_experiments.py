@@ -87,3 +87,32 @@ def test_dry_run_prints_the_plan_and_touches_nothing(tmp_path):
     assert proc.stdout.count("plan: ") == 2
     assert "rollbacks (always run)" in proc.stdout and "SLA:" in proc.stdout
     assert not (tmp_path / "r").exists() and not (tmp_path / ".gameday").exists()
+
+
+def _kubeconfig(path: Path, context: str, server: str) -> Path:
+    path.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": context,
+        "clusters": [{"name": context, "cluster": {"server": server}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": context, "context": {"cluster": context, "user": "u"}}]}))
+    return path
+
+
+def test_dry_run_checks_the_allowlist_too(tmp_path):
+    kubeconfig = _kubeconfig(tmp_path / "kubeconfig", "staging", "https://staging.example.com")
+    refused = gameday("run", str(EXPERIMENTS[0]), "--dry-run", "--kubeconfig", str(kubeconfig))
+    assert refused.returncode == 2 and "--allow-context staging" in refused.stderr
+    allowed = gameday("run", str(EXPERIMENTS[0]), "--dry-run", "--kubeconfig", str(kubeconfig), "--allow-context", "staging")
+    assert allowed.returncode == 0 and "context staging" in allowed.stdout
+
+
+def test_unreachable_target_exits_3(tmp_path):
+    import socket
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    kubeconfig = _kubeconfig(tmp_path / "kubeconfig", "gameday-sandbox", f"https://127.0.0.1:{port}")
+    proc = gameday("run", str(EXPERIMENTS[0]), "--kubeconfig", str(kubeconfig), "--reports", str(tmp_path / "r"))
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "unreachable" in proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr

@@ -100,7 +100,9 @@ def main(args) -> int:
     specs = [experiment_mod.load(p) for p in args.experiments]  # all valid before anything runs
     if args.dry_run:
         if args.kubeconfig:
-            target_text = f"{args.kubeconfig} context {args.context or '(current)'}"
+            # reads the file and checks the allowlist; no request is sent
+            t = Target.connect(args.kubeconfig, args.context, args.allow_context, _overrides(args.service_url))
+            target_text = f"{t.kubeconfig} context {t.context}" + (" (sandbox)" if t.sandbox else "")
         else:
             target_text = f"sandbox ({default_sandbox_dir()}; started for the run if not running)"
         for spec in specs:
