@@ -115,3 +115,17 @@ def test_abort_condition_stops_the_method_and_rolls_back(sandbox, target, tmp_pa
     from gameday.chaos.network import policy_absent
     assert policy_absent("gameday-cut-off-database", "database", configuration=target.chaos_configuration())
     assert events[-1].get("outcome") == "aborted"
+
+
+def test_stock_chaos_run_on_a_shipped_experiment(sandbox, tmp_path):
+    import os
+    chaos = Path(sys.executable).with_name("chaos")
+    proc = subprocess.run([str(chaos), "--no-version-check", "run", "--journal-path", str(tmp_path / "journal.json"),
+                           str(ROOT / "experiments" / "api-pod-kill.json")],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                          env={**os.environ, "KUBECONFIG": str(sandbox.kubeconfig)})
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    journal = json.loads((tmp_path / "journal.json").read_text())
+    assert journal["status"] == "completed" and not journal["deviated"]
+    assert journal["steady_states"]["before"]["steady_state_met"] and journal["steady_states"]["after"]["steady_state_met"]
+    assert [r["status"] for r in journal["run"]] == ["succeeded", "succeeded"]
