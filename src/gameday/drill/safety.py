@@ -92,11 +92,19 @@ class SignalGuard:
         if not self._shielded:
             raise DrillInterrupted(signum)
 
+    def _abort_handler(self, signum, frame) -> None:
+        # SIGUSR1 is how an abort stops a running Chaos Toolkit method; one
+        # arriving just after the method ended must not kill the process
+        # (its default action), the drill's own waits see the abort flag.
+        pass
+
     def install(self) -> "SignalGuard":
         if threading.current_thread() is not threading.main_thread():
             return self
         for sig in (signal.SIGTERM, signal.SIGINT):
             self._previous[sig] = signal.signal(sig, self._handler)
+        if hasattr(signal, "SIGUSR1"):
+            self._previous[signal.SIGUSR1] = signal.signal(signal.SIGUSR1, self._abort_handler)
         self.active = True
         return self
 
