@@ -160,3 +160,47 @@ def test_oom_killed_and_init_containers(bare_sandbox, core):
     assert "prepared" in eventually(lambda: kubectl(bare_sandbox, "logs", init, "-n", NS).stdout, what="log")
     for name in (hog, oom, init):
         core.delete_namespaced_pod(name, NS, grace_period_seconds=0)
+
+
+def test_builtin_postgres_image(bare_sandbox, core):
+    """The official image's contract: POSTGRES_* settings, init scripts, password
+    auth over TCP through a Service, a fast shutdown on delete."""
+    import psycopg
+
+    name = f"pg-{uuid.uuid4().hex[:6]}"
+    labels = {"app": name}
+    core.create_namespaced_config_map(NS, {"metadata": {"name": name}, "data": {
+        "01-schema.sql": "CREATE TABLE items (id int primary key); INSERT INTO items VALUES (1), (2);"}})
+    core.create_namespaced_service(NS, {"metadata": {"name": name}, "spec": {
+        "selector": labels, "ports": [{"port": 5432, "targetPort": 5432}]}})
+    core.create_namespaced_pod(NS, {"metadata": {"name": name, "labels": labels}, "spec": {
+        "terminationGracePeriodSeconds": 60,
+        "containers": [{"name": "postgres", "image": "postgres:15", "env": [
+            {"name": "POSTGRES_USER", "value": "app"}, {"name": "POSTGRES_PASSWORD", "value": "s3cret"},
+            {"name": "POSTGRES_DB", "value": "appdb"}],
+            "readinessProbe": {"exec": {"command": ["pg_isready", "-U", "app", "-d", "appdb"]}, "periodSeconds": 1},
+            "volumeMounts": [{"name": "init", "mountPath": "/docker-entrypoint-initdb.d"}]}],
+        "volumes": [{"name": "init", "configMap": {"name": name}}]}})
+    eventually(lambda: (_status(core, name).container_statuses or [None])[0] and
+               _status(core, name).container_statuses[0].ready, timeout=120, what="postgres ready")
+    out = kubectl(bare_sandbox, "exec", name, "-n", NS, "--", "psql", "-U", "app", "-d", "appdb", "-Atc",
+                  "select count(*) from items").stdout
+    assert out.strip() == "2"
+    host, port = bare_sandbox.service_url(name, NS).removeprefix("http://").split(":")
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(host=host, port=int(port), user="app", password="wrong", dbname="appdb", connect_timeout=10)
+    conn = psycopg.connect(host=host, port=int(port), user="app", password="s3cret", dbname="appdb",
+                           connect_timeout=10, autocommit=True)
+    try:
+        assert conn.execute("select count(*) from items").fetchone()[0] == 2
+        started = time.monotonic()
+        core.delete_namespaced_pod(name, NS)  # 60 s grace; SIGINT is a fast shutdown despite this client
+        eventually(lambda: not core.list_namespaced_pod(NS, field_selector=f"metadata.name={name}").items,
+                   what="postgres stopped")
+        assert time.monotonic() - started < 30
+        with pytest.raises(psycopg.OperationalError):
+            conn.execute("select 1")  # the server ended the session
+    finally:
+        conn.close()
+    kubectl(bare_sandbox, "delete", "service", name, "-n", NS)
+    core.delete_namespaced_config_map(name, NS)

@@ -14,6 +14,7 @@ A catalog is a YAML mapping from an image repository (optionally with
       bind_args: []              # appended after the arguments: how the program
                                  # listens on the pod IP instead of every address
       workdir: ""                # the image's WORKDIR (default: the container's directory)
+      stop_signal: SIGTERM       # the image's STOPSIGNAL, sent to the main process on stop
 
 Placeholders: `{python}` (the sandbox's interpreter), `{python_bindir}` (its
 directory: the console scripts installed with it), `{pg_bindir}`
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -46,16 +48,21 @@ class Image:
     dirs: tuple[str, ...] = ()
     bind_args: tuple[str, ...] = ()
     workdir: str = ""
+    stop_signal: int = signal.SIGTERM
 
 
 BUILTIN: dict[str, dict] = {
     "postgres": {
         "entrypoint": ["{python}", "-m", "gameday.sandbox.kubelet.entrypoints.postgres"],
         "cmd": ["postgres"],
+        # The socket lives in a short path (a unix socket path is limited to 107 bytes,
+        # the pod's directories are deeper); PGHOST points the pod's own clients at it.
         "env": {"PGDATA": "/var/lib/postgresql/data", "POSTGRES_INITDB_DIR": "/docker-entrypoint-initdb.d",
-                "PG_SOCKET_DIR": "/var/run/postgresql", "PG_LISTEN": "{pod_ip}", "LANG": "C.UTF-8"},
+                "PG_SOCKET_DIR": "/tmp/gameday-pg-{pod_ip}", "PGHOST": "/tmp/gameday-pg-{pod_ip}",
+                "PG_LISTEN": "{pod_ip}", "LANG": "C.UTF-8"},
         "path": ["{pg_bindir}"],
         "dirs": ["/var/lib/postgresql/data", "/docker-entrypoint-initdb.d", "/var/run/postgresql"],
+        "stop_signal": "SIGINT",  # the official image's STOPSIGNAL: a fast shutdown
     },
     "prom/prometheus": {
         "entrypoint": ["prometheus"],
@@ -116,7 +123,7 @@ def pg_bindir() -> str:
 def _entry(name: str, spec: dict, source: str) -> Image:
     if not isinstance(spec, dict):
         raise UserError(f"{source}: image {name!r} must map to entrypoint/cmd/env/path; fix the image catalog")
-    known = {"entrypoint", "cmd", "env", "path", "dirs", "bind_args", "workdir"}
+    known = {"entrypoint", "cmd", "env", "path", "dirs", "bind_args", "workdir", "stop_signal"}
     extra = set(spec) - known
     if extra:
         raise UserError(f"{source}: image {name!r} has unknown key(s) {', '.join(sorted(extra))} "
@@ -133,9 +140,15 @@ def _entry(name: str, spec: dict, source: str) -> Image:
     env = spec.get("env") or {}
     if not isinstance(env, dict):
         raise UserError(f"{source}: image {name!r}: env must be a mapping; fix the image catalog")
+    stop = str(spec.get("stop_signal") or "SIGTERM").upper()
+    try:
+        stop_signal = int(signal.Signals[stop if stop.startswith("SIG") else "SIG" + stop])
+    except KeyError:
+        raise UserError(f"{source}: image {name!r}: unknown stop_signal {spec.get('stop_signal')!r} "
+                        "(e.g. SIGTERM, SIGINT, SIGQUIT); fix the image catalog") from None
     return Image(name=name, entrypoint=strings("entrypoint"), cmd=strings("cmd"),
                  env={str(k): str(v) for k, v in env.items()}, path=strings("path"), dirs=strings("dirs"),
-                 bind_args=strings("bind_args"), workdir=str(spec.get("workdir") or ""))
+                 bind_args=strings("bind_args"), workdir=str(spec.get("workdir") or ""), stop_signal=stop_signal)
 
 
 class Catalog:

@@ -38,7 +38,7 @@ from ..resources import CONFIGMAP, POD, PVC, SECRET, SERVICE
 from ..store import ApiError, Store, record_event
 from . import backoff, logs as logfiles, usage as procusage
 from .env import EnvError, build_env, decode_secret
-from .process import NOBODY, RunAs, Spawner, can_execute, chown_tree, make_traversable, signal_group
+from .process import NOBODY, RunAs, Spawner, can_execute, chown_tree, make_traversable, signal_group, stop_main
 from .probes import Prober
 from .rewrite import Rewriter, expand_vars
 from .status import (ContainerView, Conditions, Run, container_status, exit_reason, now_micro, pod_phase,
@@ -68,6 +68,7 @@ class Container:
     rewriter: Rewriter | None = None
     last_unhealthy: dict = field(default_factory=dict)
     memory_limit: float = 0.0
+    stop_signal: int = signal.SIGTERM
 
     @property
     def name(self) -> str:
@@ -151,7 +152,7 @@ class Kubelet:
                     if c.prober:
                         c.prober.stop()
                     if c.proc and c.proc.poll() is None:
-                        signal_group(c.proc.pid, signal.SIGTERM)
+                        stop_main(c.proc, c.stop_signal)
         deadline = time.monotonic() + grace
         procs = [c.proc for rt in runtimes for c in rt.containers() if c.proc]
         for p in procs:
@@ -456,6 +457,7 @@ class Kubelet:
             chown_tree(cdir, run_as)
             os.chmod(cdir, 0o755)
         c.run_as, c.env, c.cwd, c.rewriter = run_as, run_env, cwd, rewriter
+        c.stop_signal = image.stop_signal
         limit = ((spec.get("resources") or {}).get("limits") or {}).get("memory")
         try:
             c.memory_limit = parse_quantity(limit) if limit else 0.0
@@ -601,7 +603,8 @@ class Kubelet:
                                  f"Container {c.name} failed {what} probe, will be restarted", "Normal", "kubelet")
                 c.killed_for = "liveness"
                 grace = float((rt.spec or {}).get("terminationGracePeriodSeconds", 30))
-                threading.Thread(target=self._stop_process, args=(c.proc, grace), daemon=True).start()
+                threading.Thread(target=self._stop_process, args=(c.proc, grace, c.stop_signal),
+                                 daemon=True).start()
         self.queue.add((rt.namespace, rt.name))
 
     def _probe_failure(self, rt: PodRuntime, c: Container, kind: str, message: str) -> None:
@@ -614,10 +617,10 @@ class Kubelet:
             record_event(self.store, pod, "Unhealthy", message, "Warning", "kubelet")
 
     @staticmethod
-    def _stop_process(proc: subprocess.Popen | None, grace: float) -> None:
+    def _stop_process(proc: subprocess.Popen | None, grace: float, stop_signal: int = signal.SIGTERM) -> None:
         if proc is None or proc.poll() is not None:
             return
-        signal_group(proc.pid, signal.SIGTERM)
+        stop_main(proc, stop_signal)
         try:
             proc.wait(timeout=max(0.0, grace))
         except subprocess.TimeoutExpired:
@@ -648,12 +651,13 @@ class Kubelet:
     def _graceful(self, rt: PodRuntime) -> None:
         """SIGTERM, wait for the grace period (re-read: it may be shortened), SIGKILL."""
         with self.lock:
-            procs = [c.proc for c in rt.containers() if c.proc and c.proc.poll() is None]
+            stopping = [(c.proc, c.stop_signal) for c in rt.containers() if c.proc and c.proc.poll() is None]
+            procs = [p for p, _ in stopping]
             for c in rt.containers():
                 if c.prober:
                     c.prober.stop()
-        for p in procs:
-            signal_group(p.pid, signal.SIGTERM)
+        for p, sig in stopping:
+            stop_main(p, sig)
         began = time.monotonic()
         while any(p.poll() is None for p in procs):
             pod = self.store.try_get(POD, rt.namespace, rt.name)
@@ -678,7 +682,8 @@ class Kubelet:
             if c.prober:
                 c.prober.stop()
             if c.proc and c.proc.poll() is None:
-                threading.Thread(target=self._stop_process, args=(c.proc, grace), daemon=True).start()
+                threading.Thread(target=self._stop_process, args=(c.proc, grace, c.stop_signal),
+                                 daemon=True).start()
 
     def _forget(self, rt: PodRuntime) -> None:
         self.pods.pop((rt.namespace, rt.name), None)

@@ -99,6 +99,15 @@ class Spawner:
         self._thread.join(timeout=5)
 
 
+def stop_main(proc: subprocess.Popen, sig: int) -> None:
+    """Ask a container to stop: its stop signal to its main process only, as a
+    container runtime does (the rest of the group is killed when time is up)."""
+    try:
+        proc.send_signal(sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def signal_group(pid: int, sig: int) -> None:
     """Signal a container's process group (its pid leads it); gone is fine."""
     try:
