@@ -124,3 +124,18 @@ def test_stock_chaos_run_works_on_the_experiment_file(bare_kubeconfig, tmp_path)
     assert [r["activity"]["name"] for r in journal["run"]] == ["kill-one-web-pod", "wait-web-ready"]
     assert all(r["status"] == "succeeded" for r in journal["run"])
     assert journal["run"][1]["output"] is True
+
+
+def test_steady_state_not_held_means_not_run_exit_1(bare_kubeconfig, tmp_path):
+    doc = json.loads((HERE / "experiments" / "web-outage.json").read_text())
+    doc["extensions"][0]["steady_state"] = [{"deployment": "web-that-does-not-exist", "ns": "sbtest"}]
+    exp = tmp_path / "not-steady.json"
+    exp.write_text(json.dumps(doc))
+    proc = gameday_run(exp, bare_kubeconfig, tmp_path / "r", "--steady-within", "3")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "not-run: steady state did not hold before the fault: deployment sbtest/web-that-does-not-exist not found" in proc.stdout
+    events = read(tmp_path / "r" / "not-steady.timeline.jsonl")
+    assert "fault_injected" not in [e.kind for e in events]  # nothing was broken
+    case = ET.parse(tmp_path / "r" / "not-steady.junit.xml").getroot().find("testsuite").find("testcase")
+    assert case.find("failure").get("type") == "NotRun"
+    assert web_ready(bare_kubeconfig)
