@@ -22,7 +22,6 @@ import datetime as dt
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from gameday.drill import Drill

@@ -2,12 +2,10 @@
 target and judge them against their SLA."""
 from __future__ import annotations
 
-import argparse
 import contextlib
-import sys
 from pathlib import Path
 
-from ..errors import TargetError, UserError
+from ..errors import UserError
 from ..target import Target, default_sandbox_dir
 from . import experiment as experiment_mod
 

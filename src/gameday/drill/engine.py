@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import logging
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import signal
 import threading
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from ..errors import TargetError, UserError
 from ..sla import Sla, Verdict, measure, parse_all, verdict
 from ..target import Target
 from ..timeline import Event, TimelineWriter, read
-from .safety import AbortCondition, AbortMonitor, DrillInterrupted, RollbackRegistry, SignalGuard, interrupt_experiment
+from .safety import AbortCondition, AbortMonitor, RollbackRegistry, SignalGuard, interrupt_experiment
 from .steady import API, Check, parse_checks
 from .watchers import AlertWatcher, HttpProbeWatcher, Signal, TrainingWatcher, WorkloadWatcher
 
