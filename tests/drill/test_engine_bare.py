@@ -139,3 +139,18 @@ def test_steady_state_not_held_means_not_run_exit_1(bare_kubeconfig, tmp_path):
     case = ET.parse(tmp_path / "r" / "not-steady.junit.xml").getroot().find("testsuite").find("testcase")
     assert case.find("failure").get("type") == "NotRun"
     assert web_ready(bare_kubeconfig)
+
+
+def test_a_rollback_that_fails_exits_3_and_says_which(bare_kubeconfig, tmp_path):
+    doc = json.loads((HERE / "experiments" / "web-pod-kill.json").read_text())
+    doc["rollbacks"] = [{"type": "action", "name": "scale-a-deployment-that-is-gone", "provider": {
+        "type": "python", "module": "gameday.chaos.workload", "func": "scale_deployment",
+        "arguments": {"name": "gone", "replicas": 1, "ns": "sbtest"}}}]
+    exp = tmp_path / "bad-rollback.json"
+    exp.write_text(json.dumps(doc))
+    proc = gameday_run(exp, bare_kubeconfig, tmp_path / "r")
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "ROLLBACK FAILED: experiment:scale-a-deployment-that-is-gone" in proc.stdout
+    events = read(tmp_path / "r" / "bad-rollback.timeline.jsonl")
+    assert events[-1].get("outcome") == "rollback-failed"
+    assert [e.get("ok") for e in events if e.kind == "rollback_finished"] == [False, False]  # Chaos Toolkit's try, then ours
