@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, disable_created_metrics
 
 from ..httpmetrics import serve
 from .base import BACKENDS, DeviceUnavailable, open_device
@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("GAUDI3_EXPORTER_PORT", "9101")))
     parser.add_argument("--backend", choices=BACKENDS, default=None)
     args = parser.parse_args(argv)
+    disable_created_metrics()  # fewer series for a 1 s scrape
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         device = open_device(args.backend)

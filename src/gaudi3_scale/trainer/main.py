@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 
-from prometheus_client import CollectorRegistry, ProcessCollector
+from prometheus_client import CollectorRegistry, ProcessCollector, disable_created_metrics
 
 from ..db import Database
 from ..dbmonitor import DatabaseMonitor
@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gaudi3-scale-trainer", description=__doc__.splitlines()[0])
     parser.add_argument("--backend", default=None, help="device backend: sim, hpu or cuda (default $GAUDI3_DEVICE, else sim)")
     args = parser.parse_args(argv)
+    disable_created_metrics()  # fewer series for a 1 s scrape
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     settings = TrainerSettings.from_env()
     try:

@@ -93,6 +93,7 @@ class Worker:
             state, start = model.init(seed), 0
             log.info("started job %d (%d steps, attempt %d)", job_id, total_steps, job["attempts"])
         self.step = start
+        self.metrics.job_step.set(start)  # a resumed job restarts from here
         loss = float("nan")
         try:
             for step in range(start + 1, total_steps + 1):
