@@ -114,3 +114,14 @@ def test_selftest_sim_and_skips_without_torch(tmp_path):
         skipped = subprocess.run([sys.executable, "-m", "gaudi3_scale.device.selftest", "--backend", "cuda"],
                                  capture_output=True, text=True, timeout=60)
         assert skipped.returncode == 77 and "torch is not installed" in skipped.stdout
+
+
+def test_smi_shows_the_cards_memory_and_its_holders(tmp_path):
+    card = SimDevice(tmp_path, 100 * GiB)
+    held = card.allocate(25 * GiB)
+    env = dict(os.environ, GAUDI3_SIM_DIR=str(tmp_path), GAUDI3_SIM_CAPACITY_BYTES=str(100 * GiB))
+    out = subprocess.run([sys.executable, "-m", "gaudi3_scale.device.smi", "--backend", "sim"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    card.free(held)
+    assert out.returncode == 0, out.stderr
+    assert "25600MiB /    102400MiB" in out.stdout and f"pid {os.getpid():>8}" in out.stdout
