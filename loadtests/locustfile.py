@@ -44,7 +44,7 @@ class PlatformApiUser(HttpUser):
 
     @task(2)
     def submit_job(self) -> None:
-        body = {"name": f"load-{uuid.uuid4().hex[:12]}", "model": "mlp", "steps": 5}
+        body = {"name": f"load-{uuid.uuid4().hex[:12]}", "model": "mlp", "steps": random.choice((10, 30, 60))}
         with self.client.post("/jobs", json=body, name="/jobs", timeout=10, catch_response=True) as resp:
             if resp.status_code == 201:
                 try:

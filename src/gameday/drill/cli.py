@@ -60,7 +60,8 @@ def print_plan(spec, args, target_text: str) -> None:
     users = spec.users if args.users is None else args.users
     print(f"plan: {spec.path} — {spec.title}")
     print(f"  target:        {target_text}")
-    print(f"  load:          {users} Locust users" + (f" ({args.workers} workers)" if args.workers else ""))
+    print(f"  load:          {users} Locust users" + (f" ({args.workers} workers)" if args.workers else "")
+          + (f", {spec.warmup:g}s warm-up before the fault" if spec.warmup and users else ""))
     print(f"  steady state:  {', '.join(c.label for c in spec.checks)}")
     if spec.detection_alert:
         print(f"  detection:     alert {spec.detection_alert}")

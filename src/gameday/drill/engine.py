@@ -148,7 +148,7 @@ def run(spec: ExperimentSpec, target: Target, opts: RunOptions, out: Callable[[s
         target.check_reachable()
         drill.start_watchers()
         if users > 0:
-            drill.start_load(users=users, spawn_rate=spec.spawn_rate, workers=opts.workers)
+            drill.start_load(users=users, spawn_rate=spec.spawn_rate, workers=opts.workers, warmup=spec.warmup)
         drill.confirm_steady_state(within=opts.steady_within, settle=2.0)
 
         experiment = copy.deepcopy(spec.doc)

@@ -5,7 +5,7 @@ The extension (in the experiment's `extensions` list):
 
     {"name": "gameday",
      "sla": ["time_to_detect <= 30s", "time_to_recover <= 90s"],   required
-     "load": {"users": 10, "spawn_rate": 5},
+     "load": {"users": 10, "spawn_rate": 5, "warmup": 5},   warmup: seconds of load before the fault
      "detection": {"alert": "ApiDown"},
      "steady_state": [checks, see gameday.drill.steady],
      "recovery": {"within": 120, "settle": 3},
@@ -35,6 +35,7 @@ class ExperimentSpec:
     slas: list[Sla]
     users: int = 10
     spawn_rate: float | None = None
+    warmup: float = 0.0
     detection_alert: str | None = None
     steady_state_raw: list | None = None
     checks: list[Check] = field(default_factory=list)
@@ -102,6 +103,11 @@ def load(path: str | Path) -> ExperimentSpec:
     users = int(_num(load_cfg.get("users", 10), "load.users", path))
     spawn = load_cfg.get("spawn_rate")
     spawn = _num(spawn, "load.spawn_rate", path, 0.1) if spawn is not None else None
+    warmup = _num(load_cfg.get("warmup", 0), "load.warmup", path)
+    unknown_load = set(load_cfg) - {"users", "spawn_rate", "warmup"}
+    if unknown_load:
+        raise UserError(f"{path}: extension gameday: unknown load key(s) {', '.join(sorted(unknown_load))}; "
+                        f"allowed: users, spawn_rate, warmup")
     detection = ext.get("detection") or {}
     alert = detection.get("alert") if isinstance(detection, dict) else None
     if detection and not isinstance(alert, str):
@@ -123,7 +129,7 @@ def load(path: str | Path) -> ExperimentSpec:
     raw_checks = ext.get("steady_state")
     checks = parse_checks(raw_checks, f"{path}: extension gameday")
     return ExperimentSpec(path=path, doc=doc, title=str(doc.get("title", path.stem)), slas=slas, users=users,
-                          spawn_rate=spawn, detection_alert=alert, steady_state_raw=raw_checks, checks=checks,
+                          spawn_rate=spawn, warmup=warmup, detection_alert=alert, steady_state_raw=raw_checks, checks=checks,
                           recover_within=_num(recovery.get("within", 120), "recovery.within", path),
                           settle=_num(recovery.get("settle", 3), "recovery.settle", path),
                           steps=tuple(steps), abort=condition)

@@ -178,9 +178,10 @@ class Drill:
 
     # --- load -------------------------------------------------------------
     def start_load(self, users: int = 10, spawn_rate: float | None = None, workers: int = 0,
-                   host: str | None = None, locustfile: str | None = None) -> None:
+                   host: str | None = None, locustfile: str | None = None, warmup: float = 0.0) -> None:
         """Start Locust (own processes) against the API service; one
-        `load_sample` a second and `writes_acked` go to the timeline."""
+        `load_sample` a second and `writes_acked` go to the timeline.
+        Returns after `warmup` seconds of samples (at least two)."""
         from ..load import LoadRun
         host = host or self.target.service_url(*API)
         self.load = LoadRun(host, users=users, spawn_rate=spawn_rate, workers=workers, locustfile=locustfile,
@@ -189,7 +190,7 @@ class Drill:
             self.load.start()
         except RuntimeError as exc:
             raise TargetError(f"load could not start against {host}: {exc}")
-        self.load.wait_for_samples(2, timeout=60)
+        self.load.wait_for_samples(max(2, int(round(warmup))), timeout=60 + warmup)
 
     def _on_sample(self, sample) -> None:
         self.timeline.emit("load_sample", t=sample.t, **sample.timeline_fields())

@@ -362,23 +362,38 @@ def parse_metrics(text: str, names: set[str]) -> dict[str, float]:
 
 class TrainingWatcher(_Thread):
     """The trainer's live step (`training_job_step` of `training_current_job_id`
-    on its /metrics) every 250 ms; writes `training_progress` when it changes."""
+    on its /metrics) every 250 ms; writes `training_progress` when it changes.
+    A resume from a checkpoint (`training_resumes_total` went up, or a new
+    process already resumed) is written first with the step it resumed from,
+    so the drop is on record even when the trainer re-passed its old step
+    before the next poll."""
+
+    NAMES = {"training_current_job_id", "training_job_step", "training_resumed_from_step", "training_resumes_total"}
 
     def __init__(self, url: str, timeline: TimelineWriter | None, interval: float = INTERVAL):
         super().__init__()
         self.url, self.timeline, self.interval = url, timeline, interval
         self.last: tuple[str, int] | None = None
+        self.resumes: float | None = None
 
     def run(self) -> None:
         while not self.stop_event.is_set():
             started = time.time()
             try:
                 with urllib.request.urlopen(self.url, timeout=1.0) as resp:
-                    values = parse_metrics(resp.read().decode("utf-8", "replace"),
-                                           {"training_current_job_id", "training_job_step"})
+                    values = parse_metrics(resp.read().decode("utf-8", "replace"), self.NAMES)
             except (OSError, ValueError):
                 values = {}
             job = int(values.get("training_current_job_id", 0))
+            resumes = values.get("training_resumes_total")
+            if resumes is not None:
+                resumed = (self.resumes is not None and resumes != self.resumes and resumes > 0) or \
+                          (self.resumes is None and self.last is not None and resumes > 0)
+                if resumed and job and self.timeline and values.get("training_resumed_from_step", -1) >= 0:
+                    self.timeline.emit("training_progress", step=int(values["training_resumed_from_step"]), job=str(job))
+                self.resumes = resumes
+            elif not values:
+                self.resumes = None  # the trainer is down: the next process starts its counters afresh
             if job and "training_job_step" in values:
                 now = (str(job), int(values["training_job_step"]))
                 if now != self.last and self.timeline:
