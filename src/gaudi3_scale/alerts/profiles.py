@@ -12,6 +12,9 @@ class Profile:
     scrape_timeout: str
     # `for:` of each alert and the windows its expression looks back over.
     api_down_for: str
+    # Sandbox only: also count an outage shorter than a scrape or two, which
+    # the sandbox's second-long restarts make common ("" = instant value).
+    outage_window: str
     latency_window: str
     latency_for: str
     database_down_for: str
@@ -30,17 +33,18 @@ class Profile:
 
 PRODUCTION = Profile(
     name="production", scrape_interval="15s", evaluation_interval="15s", scrape_timeout="10s",
-    api_down_for="1m", latency_window="5m", latency_for="5m", database_down_for="1m",
+    api_down_for="1m", outage_window="", latency_window="5m", latency_for="5m", database_down_for="1m",
     hpu_memory_for="5m", job_failed_window="15m", crashloop_window="10m", crashloop_for="5m",
     not_ready_for="10m", group_wait="30s", group_interval="5m", repeat_interval="4h",
     discovery="kubernetes", out_dir="monitoring",
 )
 
 # The sandbox restarts a killed pod within seconds, so outages there are
-# short: ApiDown and DatabaseDown fire on the first evaluation that sees them.
+# short: ApiDown and DatabaseDown fire on the first evaluation that sees them,
+# and look back over `outage_window` for one that fell between evaluations.
 SANDBOX = Profile(
     name="sandbox", scrape_interval="1s", evaluation_interval="1s", scrape_timeout="1s",
-    api_down_for="0s", latency_window="10s", latency_for="3s", database_down_for="0s",
+    api_down_for="0s", outage_window="5s", latency_window="10s", latency_for="3s", database_down_for="0s",
     hpu_memory_for="2s", job_failed_window="2m", crashloop_window="1m", crashloop_for="0s",
     not_ready_for="10s", group_wait="1s", group_interval="5s", repeat_interval="1m",
     discovery="http", out_dir="sandbox/overlay",

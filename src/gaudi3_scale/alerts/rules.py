@@ -22,11 +22,27 @@ def _rule(name, expr, for_, severity, summary, description, anchor, component):
     return rule
 
 
+def _api_down(p: Profile) -> str:
+    # `or vector(0)`: no target at all (scaled to zero) counts as down.
+    up = f"(sum(up{{{API}}}) or vector(0))"
+    if p.outage_window:
+        # Any moment of the window with no API target up.
+        return f"min_over_time({up}[{p.outage_window}:{p.evaluation_interval}]) == 0"
+    return f"{up} == 0"
+
+
+def _database_down(p: Profile) -> str:
+    series = f'gaudi3_scale_database_up{{namespace="{NS}"}}'
+    if p.outage_window:
+        # Every reporting pod saw the database down at least once in the window.
+        return f"max(min_over_time({series}[{p.outage_window}])) == 0"
+    return f"max({series}) == 0"
+
+
 def rule_groups(p: Profile) -> dict:
     rules = [
         _rule("ApiDown",
-              # `or vector(0)`: no target at all (scaled to zero) counts as down.
-              f"(sum(up{{{API}}}) or vector(0)) == 0",
+              _api_down(p),
               p.api_down_for, "critical", "Gaudi 3 Scale API is down",
               "No API pod of namespace gaudi3-scale answers its scrape: the API process is down.",
               "p0---critical-incident-response", "api"),
@@ -37,7 +53,7 @@ def rule_groups(p: Profile) -> dict:
               "The 95th percentile of API request latency is {{ $value | humanizeDuration }}.",
               "high-api-latency-alert", "api"),
         _rule("DatabaseDown",
-              f'max(gaudi3_scale_database_up{{namespace="{NS}"}}) == 0',
+              _database_down(p),
               p.database_down_for, "critical", "PostgreSQL does not answer",
               "Every platform pod that checks the database reports it unreachable.",
               "database-recovery", "database"),
