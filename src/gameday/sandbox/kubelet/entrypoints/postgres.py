@@ -15,9 +15,11 @@ from __future__ import annotations
 import ctypes
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 
 PR_SET_PDEATHSIG = 1
 UNPRIVILEGED = (65534, 65534)
@@ -81,8 +83,11 @@ def main(argv: list[str]) -> None:
         method = env.get("POSTGRES_HOST_AUTH_METHOD") or "scram-sha-256"
         with open(os.path.join(pgdata, "pg_hba.conf"), "a") as f:
             f.write(f"\nhost all all all {method}\n")
-        local = ["-h", sockets, "-U", user]
-        opts = f"-c listen_addresses='' -c unix_socket_directories={sockets}"
+        # The initializing server listens on a private socket only: nothing (a
+        # readiness probe's pg_isready) may take it for the real one.
+        private = tempfile.mkdtemp(prefix="gameday-pginit-")
+        local = ["-h", private, "-U", user]
+        opts = f"-c listen_addresses='' -c unix_socket_directories={private}"
         _run(["pg_ctl", "-D", pgdata, "-o", opts, "-w", "-t", "120", "start"], env)
         try:
             if database != "postgres":
@@ -99,9 +104,10 @@ def main(argv: list[str]) -> None:
                     if name.endswith(".sql"):
                         _run(["psql", *local, "-d", database, "-v", "ON_ERROR_STOP=1", "-f", path], env)
                     elif name.endswith(".sh"):
-                        _run(["sh", path], {**env, "PGHOST": sockets, "PGUSER": user, "PGDATABASE": database})
+                        _run(["sh", path], {**env, "PGHOST": private, "PGUSER": user, "PGDATABASE": database})
         finally:
             _run(["pg_ctl", "-D", pgdata, "-m", "fast", "-w", "stop"], env)
+            shutil.rmtree(private, ignore_errors=True)
     os.execvp("postgres", ["postgres", "-D", pgdata, "-c", f"listen_addresses={listen}",
                            "-c", f"unix_socket_directories={sockets}", *args[1:]])
 
