@@ -125,3 +125,39 @@ def test_smi_shows_the_cards_memory_and_its_holders(tmp_path):
     card.free(held)
     assert out.returncode == 0, out.stderr
     assert "25600MiB /    102400MiB" in out.stdout and f"pid {os.getpid():>8}" in out.stdout
+
+
+def test_smi_csv_parsing():
+    from gaudi3_scale.device.cardmemory import parse_smi_csv
+
+    assert parse_smi_csv("1024, 131072\n") == (1024 * 2**20, 131072 * 2**20)
+    assert parse_smi_csv("  512 , 81559\n 0, 81559\n") == (512 * 2**20, 81559 * 2**20)
+    with pytest.raises(ValueError):
+        parse_smi_csv("No devices were found")
+
+
+def test_exporter_reports_the_sim_cards_memory(tmp_path):
+    from pgserver import free_port
+    import urllib.request
+
+    card = SimDevice(tmp_path, 100 * GiB)
+    held = card.allocate(40 * GiB)
+    port = free_port()
+    env = dict(os.environ, GAUDI3_SIM_DIR=str(tmp_path), GAUDI3_SIM_CAPACITY_BYTES=str(100 * GiB), NODE_NAME="n1",
+               GAUDI3_EXPORTER_HOST="127.0.0.1", GAUDI3_EXPORTER_PORT=str(port))
+    proc = subprocess.Popen([sys.executable, "-m", "gaudi3_scale.device.exporter", "--backend", "sim"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, text = time.monotonic() + 60, ""
+        while time.monotonic() < deadline and "hpu_memory_used_bytes" not in text:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+                    text = resp.read().decode()
+            except OSError:
+                time.sleep(0.1)
+        assert 'hpu_memory_used_bytes{backend="sim",node="n1"} 4.294967296e+10' in text
+        assert 'hpu_memory_total_bytes{backend="sim",node="n1"} 1.073741824e+11' in text
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        card.free(held)

@@ -13,7 +13,8 @@ import threading
 from prometheus_client import CollectorRegistry, disable_created_metrics
 
 from ..httpmetrics import serve
-from .base import BACKENDS, DeviceUnavailable, open_device
+from .base import BACKENDS, DeviceUnavailable
+from .cardmemory import open_reader
 from .metrics import DeviceMemoryCollector
 
 
@@ -26,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     disable_created_metrics()  # fewer series for a 1 s scrape
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        device = open_device(args.backend)
+        device = open_reader(args.backend)
     except (DeviceUnavailable, ValueError) as exc:
         print(f"hpu exporter: error: {exc}", file=sys.stderr)
         return 2

@@ -18,6 +18,8 @@ class DeviceMemoryCollector:
     def collect(self):
         try:
             used, total = self.device.used_bytes(), self.device.total_bytes()
+            if used < 0 or total <= 0:
+                raise ValueError(f"implausible figures used={used} total={total}")
         except Exception as exc:  # a scrape must not fail because the card hiccuped
             log.error("cannot read %s memory: %s", self.device.backend, exc)
             return
