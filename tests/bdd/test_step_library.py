@@ -115,3 +115,17 @@ def test_the_writing_guide_lists_every_step():
     doc = (ROOT / "docs" / "writing-scenarios.md").read_text()
     for p in vocabulary.phrases(search_dir=ROOT):
         assert p.phrase in doc or p.phrase.rstrip("s") in doc, f"docs/writing-scenarios.md lacks '{p.phrase}'"
+
+
+def test_snapshot_reads_a_kubectl_list_of_mixed_kinds():
+    items = [
+        {"kind": "Deployment", "metadata": {"namespace": "ns", "name": "api"}, "spec": {"replicas": 2}},
+        {"kind": "Deployment", "metadata": {"namespace": "other", "name": "x"}, "spec": {"replicas": 5}},
+        {"kind": "ConfigMap", "metadata": {"namespace": "ns", "name": "cfg"}, "data": {"a": "1"}},
+        {"kind": "HorizontalPodAutoscaler", "metadata": {"namespace": "ns", "name": "hpa"}, "spec": {"maxReplicas": 10}},
+        {"kind": "Node", "metadata": {"name": "n1"}, "spec": {"unschedulable": True}},
+    ]
+    snap = snapshot.from_items(items, ("ns",))
+    assert snap.replicas == {("deployment", "ns", "api"): 2}
+    assert snap.configmaps == {("ns", "cfg"): {"a": "1"}}
+    assert snap.hpas == {("ns", "hpa"): (None, 10)} and snap.unschedulable == {"n1": True}

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import sla as sla_maths
-from ..errors import UserError
+from ..errors import TargetError, UserError
 from ..target import Target
 from . import commands, sla_table, snapshot
 
@@ -150,12 +150,15 @@ class ScenarioRun:
     def close(self) -> None:
         """Roll back faults (the drill), then put back what operator steps
         changed. Always runs, also when the scenario failed."""
+        failed: list[str] = []
         try:
             if self._drill is not None:
-                self._drill.close()
+                failed = list(self._drill.close() or [])
         finally:
             if self._snapshot is not None:
                 self.restored = snapshot.restore(self.target, self._snapshot, PLATFORM_NAMESPACES)
+        if failed:
+            raise TargetError(f"rollback failed, the target may not be as it was: {'; '.join(failed)}")
 
     # --- Given ---------------------------------------------------------------
     def steady_state(self, users: int = 0) -> None:

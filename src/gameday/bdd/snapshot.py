@@ -34,21 +34,37 @@ def _items(target: Target, args: list[str]) -> list[dict]:
         return []
 
 
+_KINDS = ("deployments", "statefulsets", "configmaps", "services", "horizontalpodautoscalers", "nodes")
+
+
 def take(target: Target, namespaces: tuple[str, ...]) -> Snapshot:
+    # One kubectl call for every kind (a process start is most of the cost);
+    # kind by kind only if the target refuses one of them.
+    items = _items(target, [",".join(_KINDS), "-A"])
+    if not items:
+        items = [o for kind in _KINDS for o in _items(target, [kind, "-A"])]
+    return from_items(items, namespaces)
+
+
+def from_items(items: list[dict], namespaces: tuple[str, ...]) -> Snapshot:
+    """The snapshot of these objects (as `kubectl get -o json` lists them). Pure."""
     snap = Snapshot()
-    for ns in namespaces:
-        for kind in ("deployment", "statefulset"):
-            for o in _items(target, [kind, "-n", ns]):
-                snap.replicas[(kind, ns, o["metadata"]["name"])] = int(o.get("spec", {}).get("replicas", 1))
-        for o in _items(target, ["configmap", "-n", ns]):
-            snap.configmaps[(ns, o["metadata"]["name"])] = dict(o.get("data") or {})
-        for o in _items(target, ["service", "-n", ns]):
-            snap.selectors[(ns, o["metadata"]["name"])] = dict(o.get("spec", {}).get("selector") or {})
-        for o in _items(target, ["hpa", "-n", ns]):
-            spec = o.get("spec", {})
-            snap.hpas[(ns, o["metadata"]["name"])] = (spec.get("minReplicas"), int(spec.get("maxReplicas", 1)))
-    for o in _items(target, ["node"]):
-        snap.unschedulable[o["metadata"]["name"]] = bool(o.get("spec", {}).get("unschedulable"))
+    for o in items:
+        kind, meta, spec = o.get("kind"), o.get("metadata", {}), o.get("spec", {}) or {}
+        ns, name = meta.get("namespace", ""), meta.get("name", "")
+        if kind == "Node":
+            snap.unschedulable[name] = bool(spec.get("unschedulable"))
+            continue
+        if ns not in namespaces:
+            continue
+        if kind in ("Deployment", "StatefulSet"):
+            snap.replicas[(kind.lower(), ns, name)] = int(spec.get("replicas", 1))
+        elif kind == "ConfigMap":
+            snap.configmaps[(ns, name)] = dict(o.get("data") or {})
+        elif kind == "Service":
+            snap.selectors[(ns, name)] = dict(spec.get("selector") or {})
+        elif kind == "HorizontalPodAutoscaler":
+            snap.hpas[(ns, name)] = (spec.get("minReplicas"), int(spec.get("maxReplicas", 1)))
     return snap
 
 
