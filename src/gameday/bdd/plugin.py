@@ -33,6 +33,7 @@ TOPIC_MARKERS = {
     "network": "procedures on networking",
     "smoke": "quick checks with no fault injected",
     "slow": "takes more than a few seconds",
+    "sandbox": "needs a running sandbox cluster (every runbook scenario does)",
 }
 SCENARIO_KEY = pytest.StashKey[dict]()
 
@@ -65,6 +66,16 @@ def pytest_bdd_apply_tag(tag, function):
             mark(**{kw: tag[len(prefix):]})(function)
             return True
     return None
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every runbook scenario needs a cluster: mark it `sandbox`, so
+    `-m "not sandbox"` leaves the drills out of a quick unit run."""
+    from pytest_bdd.scenario import scenario_wrapper_template_registry
+    for item in items:
+        fn = getattr(item, "function", None)
+        if fn is not None and scenario_wrapper_template_registry.get(fn) is not None:
+            item.add_marker(pytest.mark.sandbox)
 
 
 # --- fixtures -----------------------------------------------------------------
