@@ -171,6 +171,7 @@ __SECTIONS__
     if (parent) parent.appendChild(e);
     return e;
   }
+  function num(v) { return v < 10 ? v.toFixed(1) : v.toFixed(0); }
   function draw(s) {
     var host = document.getElementById("chart-" + s.index);
     if (!host) return;
@@ -207,8 +208,8 @@ __SECTIONS__
     for (var k = 0; k <= 4; k++) {
       var t = end * k / 4;
       el("text", {x: x(t) - 8, y: H - B + 14}, svg, t.toFixed(0) + "s");
-      el("text", {x: 4, y: y(maxRps * k / 4) + 4}, svg, (maxRps * k / 4).toFixed(0));
-      el("text", {x: W - R + 4, y: yl(maxLat * k / 4) + 4}, svg, (maxLat * k / 4).toFixed(0));
+      el("text", {x: 4, y: y(maxRps * k / 4) + 4}, svg, num(maxRps * k / 4));
+      el("text", {x: W - R + 4, y: yl(maxLat * k / 4) + 4}, svg, num(maxLat * k / 4));
     }
     if (!c.samples.length) el("text", {x: L + 10, y: T + (H - T - B) / 2}, svg, "no load samples on this timeline");
     host.setAttribute("data-drawn", "true");
