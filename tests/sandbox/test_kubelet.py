@@ -204,3 +204,15 @@ def test_builtin_postgres_image(bare_sandbox, core):
         conn.close()
     kubectl(bare_sandbox, "delete", "service", name, "-n", NS)
     core.delete_namespaced_config_map(name, NS)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
+def test_run_as_user_and_group(bare_sandbox, core):
+    name = f"user-{uuid.uuid4().hex[:6]}"
+    core.create_namespaced_pod(NS, _pod(name, "gameday-test/shell", ['echo "ids=$(id -u):$(id -g)"; sleep 3600'],
+                                        securityContext={"runAsUser": 1234, "runAsGroup": 2345}))
+    out = eventually(lambda: (lambda o: "ids=" in o and o)(kubectl(bare_sandbox, "logs", name, "-n", NS,
+                                                                   check=False).stdout), what="ids logged")
+    assert "ids=1234:2345" in out
+    assert kubectl(bare_sandbox, "exec", name, "-n", NS, "--", "id", "-u").stdout.strip() == "1234"
+    core.delete_namespaced_pod(name, NS, grace_period_seconds=0)
