@@ -105,7 +105,10 @@ class Sandbox:
         catalog = Catalog.load(self.config.catalogs, self.extra_images)
         loaded = manifest_files.load(self.manifest_dirs)
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(self.state_dir / "pods", ignore_errors=True)  # a previous run's leftovers
+        # A previous run's leftovers: its pods, and its claims' directories (the store
+        # lives in memory, so every claim of this run is new).
+        for leftover in ("pods", "volumes"):
+            shutil.rmtree(self.state_dir / leftover, ignore_errors=True)
         self._log_handler = logging.FileHandler(self.log_file)
         self._log_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         logging.getLogger("gameday.sandbox").addHandler(self._log_handler)
