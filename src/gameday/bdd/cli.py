@@ -110,8 +110,10 @@ def _run_pytest(args, files: list[str], reports: Path, target) -> int:
             "--gameday-kubeconfig", str(target.kubeconfig), "--gameday-context", target.context,
             "--gameday-settle", str(args.settle),
             "--junitxml", str(reports / "junit.xml"), "--cucumberjson", str(reports / "cucumber.json"),
-            "-q", "--no-header", "--tb=no", "-p", "no:cacheprovider", "--rootdir", os.getcwd(),
+            "-q", "--no-header", "--tb=no", "-p", "no:cacheprovider", "-p", "no:locust", "--rootdir", os.getcwd(),
             "-o", "junit_family=xunit2", "-o", "console_output_style=classic"]
+    if Path("pyproject.toml").exists():
+        argv += ["-c", "pyproject.toml"]  # the project's pytest settings, wherever --reports points
     for ctx in args.allow_context:
         argv += ["--gameday-allow-context", ctx]
     if target.context not in args.allow_context:
