@@ -97,7 +97,7 @@ def main(argv=None) -> int:
     p.add_argument("--drill-users", type=int, default=5, help="Locust users during the timing drills")
     p.add_argument("--kubeconfig", default=None)
     p.add_argument("--load-seconds", type=float, default=15)
-    p.add_argument("--load-users", default="20,100,200", help="comma-separated user counts")
+    p.add_argument("--load-users", default="20,200,500", help="comma-separated user counts")
     args = p.parse_args(argv)
 
     def run(kubeconfig: Path) -> int:
