@@ -68,6 +68,13 @@ def make_handler(api: Api, metrics: Metrics, registry: CollectorRegistry):
             self._serve("DELETE")
 
         def _serve(self, method: str) -> None:
+            self.server.request_started()
+            try:
+                self._serve_one(method)
+            finally:
+                self.server.request_finished()
+
+        def _serve_one(self, method: str) -> None:
             start = time.monotonic()
             url = urlsplit(self.path)
             route = route_of(url.path)
@@ -127,6 +134,9 @@ def make_handler(api: Api, metrics: Metrics, registry: CollectorRegistry):
                 self.send_header("Content-Length", str(len(payload)))
                 for key, value in response.headers.items():
                     self.send_header(key, value)
+                if self.server.draining:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
                 self.end_headers()
                 self.wfile.write(payload)
             except (BrokenPipeError, ConnectionResetError):
@@ -143,8 +153,37 @@ def _not_allowed(method: str, path: str, allowed: str) -> Response:
 
 
 class ApiServer(ThreadingHTTPServer):
+    """Counts requests in flight and, once draining, closes each connection
+    after its response, so keep-alive clients move to the other replicas
+    instead of finding their connection gone when the process exits."""
+
     daemon_threads = True
     allow_reuse_address = True
+    draining = False
+    _active = 0
+    _active_lock = threading.Lock()
+
+    def request_started(self) -> None:
+        with self._active_lock:
+            self._active += 1
+
+    def request_finished(self) -> None:
+        with self._active_lock:
+            self._active -= 1
+
+    def in_flight(self) -> int:
+        with self._active_lock:
+            return self._active
+
+    def drain(self, seconds: float) -> None:
+        """SIGTERM: keep answering for `seconds` (endpoints and proxies need
+        a moment to stop sending here), then stop and let requests in flight finish."""
+        self.draining = True
+        time.sleep(seconds)  # the drain period itself, not a wait on a condition
+        self.shutdown()
+        deadline = time.monotonic() + 5.0
+        while self.in_flight() and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
 def build(host: str, port: int, database_url: str, config_dir: str | None = None,
@@ -178,14 +217,21 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     monitor.start()
 
+    drain_seconds = float(os.environ.get("GAUDI3_API_DRAIN_SECONDS", "2"))
+
     def stop(signum, _frame):
-        log.info("signal %d: shutting down", signum)
-        threading.Thread(target=server.shutdown, daemon=True).start()
+        if server.draining:
+            return
+        log.info("signal %d: draining for %.1fs, then shutting down", signum, drain_seconds)
+        threading.Thread(target=server.drain, args=(drain_seconds,), daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     log.info("serving on %s:%d", args.host, args.port)
     server.serve_forever(poll_interval=0.5)
+    deadline = time.monotonic() + 5.0
+    while server.in_flight() and time.monotonic() < deadline:  # bounded: in-flight requests finish
+        time.sleep(0.05)
     server.server_close()
     monitor.stop()
     return 0
