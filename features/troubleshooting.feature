@@ -52,7 +52,7 @@ Feature: Troubleshooting Guide
       | time_to_recover    | <= 180s |
       | error_rate         | <= 5%   |
 
-  @p0 @slow @procedure:service-not-accessible
+  @p0 @slow @db @network @procedure:service-not-accessible
   Scenario: The database is cut off by a network policy and reopened
     When the fault "cut-off-database" is injected
     Then the alert "DatabaseDown" fires within 60s
