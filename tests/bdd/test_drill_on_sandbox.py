@@ -5,7 +5,6 @@ SIGTERM mid-fault rolls back too."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -1,7 +1,6 @@
 """The runbook's procedures, and that the features cover every one of them."""
 from pathlib import Path
 
-import pytest
 
 from gameday.bdd import coverage, features, runbook
 from gameday.cli import main

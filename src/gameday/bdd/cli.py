@@ -1,7 +1,6 @@
 """`gameday drill`, `gameday coverage` and `gameday steps`."""
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import subprocess

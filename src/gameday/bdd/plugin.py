@@ -325,7 +325,6 @@ def _fmt_pct(v: float | None) -> str:
 
 def _measure_into(result, run: ScenarioRun, slas: list, reports: Path) -> None:
     """Figures for the table and the report, from the timeline alone."""
-    from .. import sla as sla_maths
     from ..timeline.store import read
     path = run.timeline_path
     if path is None:
