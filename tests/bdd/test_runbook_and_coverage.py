@@ -76,3 +76,21 @@ def test_a_missing_runbook_is_one_line_exit_2(capsys, tmp_path):
     rc = main(["coverage", str(tmp_path / "nope.md"), "--features", str(FEATURES)])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1 and "nope.md" in err
+
+
+def _collect(*args: str) -> str:
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-m", "pytest", "features", "--collect-only", "-q", *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def test_feature_tags_are_markers_that_select_scenarios():
+    out = _collect("-m", "runbook(section='emergency-response')")
+    assert "2/" in out and "test_p0__every_api_pod_is_gone_and_the_api_is_restarted" in out
+    out = _collect("-m", "procedure(name='vacuum-and-analyze')")
+    assert "test_vacuum_and_analyze_the_database_under_load" in out and "1/" in out
+    out = _collect("-m", "not sandbox")
+    assert "no tests collected" in out  # every scenario needs a cluster
