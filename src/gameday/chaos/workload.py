@@ -40,15 +40,27 @@ def _ready(obj) -> bool:
         and (st.replicas or 0) == spec_replicas
 
 
+def _ready_pods(obj, ns: str, configuration=None, secrets=None) -> int:
+    """Pods of the workload that are Ready and not terminating, read now: the
+    controller's status lags a pod that was just killed."""
+    selector = ",".join(f"{k}={v}" for k, v in (obj.spec.selector.match_labels or {}).items())
+    pods = core(configuration, secrets).list_namespaced_pod(ns, label_selector=selector, _request_timeout=10).items
+    return sum(1 for p in pods if not p.metadata.deletion_timestamp and p.status and any(
+        c.type == "Ready" and c.status == "True" for c in p.status.conditions or []))
+
+
 def deployment_ready(name: str, ns: str = "default", configuration=None, secrets=None) -> bool:
     """Probe: the deployment's rollout is complete and every replica ready."""
-    return _ready(apps(configuration, secrets).read_namespaced_deployment(name, ns, _request_timeout=10))
+    dep = apps(configuration, secrets).read_namespaced_deployment(name, ns, _request_timeout=10)
+    want = dep.spec.replicas if dep.spec.replicas is not None else 1
+    return _ready(dep) and _ready_pods(dep, ns, configuration, secrets) >= want
 
 
 def statefulset_ready(name: str, ns: str = "default", configuration=None, secrets=None) -> bool:
     """Probe: every replica of the StatefulSet is ready."""
     ss = apps(configuration, secrets).read_namespaced_stateful_set(name, ns, _request_timeout=10)
-    return (ss.status.ready_replicas or 0) >= (ss.spec.replicas if ss.spec.replicas is not None else 1)
+    want = ss.spec.replicas if ss.spec.replicas is not None else 1
+    return (ss.status.ready_replicas or 0) >= want and _ready_pods(ss, ns, configuration, secrets) >= want
 
 
 def wait_deployment_ready(name: str, ns: str = "default", timeout: float = 120, configuration=None, secrets=None) -> bool:
