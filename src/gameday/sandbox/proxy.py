@@ -101,6 +101,21 @@ def admitted(policies: list[dict], dest_pod: dict, port: int, src_pod: dict | No
     return False
 
 
+def source_matters(policies: list[dict], dest_pod: dict) -> bool:
+    """Whether admission to dest_pod depends on which pod calls (a rule with a
+    pod or namespace selector); when not, the costly lookup of the caller is skipped."""
+    dns = dest_pod["metadata"].get("namespace")
+    for pol in policies:
+        spec = pol.get("spec") or {}
+        if pol["metadata"].get("namespace") != dns or not labels_match(
+                selector_from_match(spec.get("podSelector") or {}), dest_pod["metadata"].get("labels") or {}):
+            continue
+        for rule in spec.get("ingress") or []:
+            if any("podSelector" in peer or "namespaceSelector" in peer for peer in rule.get("from") or []):
+                return True
+    return False
+
+
 # -- who is calling: the pod behind a loopback connection ------------------------
 def _hex_addr(ip: str, port: int) -> str:
     return "%08X:%04X" % (int.from_bytes(socket.inet_aton(ip), "little"), port)
@@ -179,6 +194,7 @@ class ServiceProxies(Controller):
         self._rr: dict[tuple[str, str, int], itertools.count] = {}
         self.conns: set[Conn] = set()
         self._policies: list[dict] = []
+        self._policy_generation = 0  # bumped when the policies change
 
     def keys_for(self, change):
         if change.key == NETWORKPOLICY.key:
@@ -258,6 +274,7 @@ class ServiceProxies(Controller):
     def reconcile(self, key):
         if key == "policies":
             self._policies = self.store.list(NETWORKPOLICY)[0]
+            self._policy_generation += 1
             self._call(self._enforce_open())
             return None
         ns, name = key
@@ -391,10 +408,14 @@ class ServiceProxies(Controller):
         peer, local = writer.get_extra_info("peername"), writer.get_extra_info("sockname")
         src_pod, src_ip = None, peer[0] if peer else "127.0.0.1"
         loop = asyncio.get_running_loop()
+        generation = self._policy_generation
         # Without policies (the common case) no thread hop per connection.
         dest_pod = await loop.run_in_executor(None, self._needs_identity, dest) if self._policies else None
+        identified = False
         if dest_pod is not None:
-            src_pod = await loop.run_in_executor(None, self._identify, peer, local)
+            if source_matters(self._policies, dest_pod):
+                src_pod = await loop.run_in_executor(None, self._identify, peer, local)
+                identified = True
             namespaces = {n["metadata"]["name"]: n for n in self.store.list(NAMESPACE)[0]}
             if not admitted(self._policies, dest_pod, port, src_pod, namespaces, src_ip):
                 writer.close()
@@ -404,8 +425,12 @@ class ServiceProxies(Controller):
         except (OSError, asyncio.TimeoutError):
             writer.close()
             return
-        conn = Conn(dest, port, src_pod, src_ip, [writer, up_writer], peer, local, dest_pod is not None)
+        conn = Conn(dest, port, src_pod, src_ip, [writer, up_writer], peer, local, identified)
         self.conns.add(conn)
+        if generation != self._policy_generation:
+            # The policies changed while this connection was being set up, after
+            # the open connections were checked: check this one now.
+            await self._enforce_open()
         try:
             await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
         finally:
@@ -440,7 +465,7 @@ class ServiceProxies(Controller):
             if conn.dest_pod is None:
                 continue
             pod = self.store.try_get(POD, *conn.dest_pod)
-            if pod is not None and not conn.identified and conn.peer:
+            if pod is not None and not conn.identified and conn.peer and source_matters(self._policies, pod):
                 conn.src_pod = await asyncio.get_running_loop().run_in_executor(
                     None, self._identify, conn.peer, conn.local)
                 conn.identified = True
