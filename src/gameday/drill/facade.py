@@ -343,11 +343,14 @@ class Drill:
             self.guard.shield()
         try:
             failed = self.rollbacks.run_all()
-            if self.load is not None:
-                self.load.stop()
-            for w in [*self._probes.values(), *([self._alerts] if self._alerts else []),
-                      *([self._training] if self._training else []), *([self._workloads] if self._workloads else [])]:
-                w.stop()
+            for stop in [*([self.load.stop] if self.load is not None else []),
+                         *(w.stop for w in [*self._probes.values(), *([self._alerts] if self._alerts else []),
+                                            *([self._training] if self._training else []),
+                                            *([self._workloads] if self._workloads else [])])]:
+                try:
+                    stop()
+                except Exception:  # stopping one part must not keep the others running or the record open
+                    pass
             if failed:
                 outcome = "rollback-failed"
             elif outcome is None:
