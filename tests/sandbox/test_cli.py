@@ -85,6 +85,13 @@ def test_bad_manifest_is_one_line_and_exit_2(tmp_path):
     missing = gameday(tmp_path / "sb", "up", "--manifests", str(tmp_path / "nope"))
     assert missing.returncode == 2 and "no such manifest directory" in missing.stderr
     assert not (tmp_path / "sb" / "sandbox.json").exists()
+    invalid = tmp_path / "invalid"
+    invalid.mkdir()
+    (invalid / "d.yaml").write_text("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n"
+                                    "spec: {replicas: many}\n")
+    refused = gameday(tmp_path / "sb2", "up", "--manifests", str(invalid))
+    assert refused.returncode == 2 and "d.yaml (document 1)" in refused.stderr and "spec.replicas" in refused.stderr
+    assert leftover_processes((tmp_path / "sb2").resolve()) == []
 
 
 def test_sigkilled_sandbox_takes_its_pods_along(sbdir):

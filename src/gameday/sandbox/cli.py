@@ -185,6 +185,10 @@ def _wait_started(proc: subprocess.Popen, state_dir: Path, log_path: Path) -> di
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         code = proc.poll()
+        if code == 2:  # bad input the API server refused (a manifest): its one-line message
+            lines = [line for line in _tail(log_path).splitlines() if line.startswith("gameday: error: ")]
+            if lines:
+                raise UserError(lines[-1].removeprefix("gameday: error: "))
         if code is not None:
             raise TargetError(f"the sandbox exited at start (code {code}); its log ({log_path}):\n{_tail(log_path)}")
         info = _info(state_dir)
