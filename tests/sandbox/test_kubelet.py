@@ -216,3 +216,22 @@ def test_run_as_user_and_group(bare_sandbox, core):
     assert "ids=1234:2345" in out
     assert kubectl(bare_sandbox, "exec", name, "-n", NS, "--", "id", "-u").stdout.strip() == "1234"
     core.delete_namespaced_pod(name, NS, grace_period_seconds=0)
+
+
+def test_startup_probe_env_from_and_secrets(bare_sandbox, core):
+    name = f"start-{uuid.uuid4().hex[:6]}"
+    core.create_namespaced_secret(NS, {"metadata": {"name": name}, "stringData": {"TOKEN": "t0p", "USER": "ops"}})
+    core.create_namespaced_config_map(NS, {"metadata": {"name": name}, "data": {"MODE": "drill"}})
+    pod = _pod(name, "gameday-test/web", container={
+        "envFrom": [{"configMapRef": {"name": name}}, {"secretRef": {"name": name}, "prefix": "S_"}],
+        "env": [{"name": "PASS", "valueFrom": {"secretKeyRef": {"name": name, "key": "TOKEN"}}}],
+        "startupProbe": {"httpGet": {"path": "/", "port": 8080}, "periodSeconds": 1, "failureThreshold": 30}})
+    core.create_namespaced_pod(NS, pod)
+    cs = eventually(lambda: (lambda c: c and c[0].ready and c[0])(_status(core, name).container_statuses),
+                    what="started and ready")
+    assert cs.started is True
+    out = kubectl(bare_sandbox, "exec", name, "-n", NS, "--", "sh", "-c", "echo $MODE $S_TOKEN $S_USER $PASS").stdout
+    assert out.split() == ["drill", "t0p", "ops", "t0p"]
+    core.delete_namespaced_pod(name, NS, grace_period_seconds=0)
+    core.delete_namespaced_secret(name, NS)
+    core.delete_namespaced_config_map(name, NS)
