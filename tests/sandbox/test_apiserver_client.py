@@ -454,3 +454,17 @@ def test_stop_ends_open_watches(tmp_path):
     assert deadline_ok.is_set(), "the watch never reached the server"
     api.stop()
     assert ended.wait(WAIT), "a watch outlived the server"
+
+
+def test_typed_delete_of_a_service_returns_the_service(core):
+    # The typed client expects the deleted Service back (not a Status): the
+    # registry of services returns the deleted object, as Kubernetes does.
+    core.create_namespaced_service("default", {
+        "metadata": {"name": "doomed"},
+        "spec": {"selector": {"app": "x"}, "ports": [{"port": 80, "targetPort": 8080}]},
+    })
+    gone = core.delete_namespaced_service("doomed", "default")
+    assert gone.metadata.name == "doomed"
+    with pytest.raises(ApiException) as err:
+        core.read_namespaced_service("doomed", "default")
+    assert err.value.status == 404

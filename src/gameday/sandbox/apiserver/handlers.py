@@ -139,6 +139,9 @@ def selectors(req: Request) -> tuple[str | None, str | None]:
     return ls, fs
 
 
+
+RETURNS_DELETED_OBJECT = frozenset({"Pod", "Service", "PersistentVolumeClaim", "PersistentVolume"})
+
 class Verbs:
     def __init__(self, store: Store, admission: Sequence[Admission] = (),
                  on_namespace_deleted: Callable[[], None] = lambda: None):
@@ -441,9 +444,11 @@ class Verbs:
         return opts
 
     def delete(self, route: Route, req: Request) -> Response:
+        # Kubernetes answers a delete with a Status, except for the kinds whose
+        # registry returns the deleted object (the typed clients expect it).
         opts = self._delete_options(req)
         obj, gone = self.delete_one(route.res, route.namespace, route.name or "", opts)
-        if gone and route.res.kind != "Pod":
+        if gone and route.res.kind not in RETURNS_DELETED_OBJECT:
             return json_response(200, success_status(200, {
                 "name": route.name, "group": route.res.group, "kind": route.res.plural,
                 "uid": obj["metadata"].get("uid")}))
