@@ -8,8 +8,9 @@ Feature: Scaling Operations
 
   @p1 @procedure:scale-api-service
   Scenario: Scale the API up during high load and back
-    Scaling back stops a pod, which drops the requests in flight on it (the
-    API has no connection draining): the error-rate bound allows for them.
+    Scaling back stops a pod; the API drains its connections on SIGTERM,
+    so users see no errors (the bound leaves room for a stray failure under
+    this light load).
 
     When the operator carries out "scale-api-up":
       """
@@ -25,7 +26,7 @@ Feature: Scaling Operations
     Then deployment "gaudi3-scale-api" in namespace "gaudi3-scale" has 2 ready replicas within 90s
     And the SLA is met:
       | metric              | limit  |
-      | error_rate          | <= 10% |
+      | error_rate          | <= 5%  |
       | step:scale-api-up   | <= 30s |
 
   @hpu @procedure:scale-training-workers
