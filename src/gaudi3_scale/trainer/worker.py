@@ -82,7 +82,6 @@ class Worker:
     def train(self, job: dict) -> None:
         job_id, seed, total_steps = int(job["id"]), int(job["id"]), int(job["steps"])
         self.current = job
-        self.metrics.job.set(job_id)
         saved = checkpoint.latest(self.settings.model_dir, job_id)
         if saved is not None:
             state, start = saved.state, saved.step
@@ -94,6 +93,9 @@ class Worker:
             log.info("started job %d (%d steps, attempt %d)", job_id, total_steps, job["attempts"])
         self.step = start
         self.metrics.job_step.set(start)  # a resumed job restarts from here
+        # The job id only after its step: a scrape in between must not pair
+        # the new job with the previous job's step (a false step drop).
+        self.metrics.job.set(job_id)
         loss = float("nan")
         try:
             for step in range(start + 1, total_steps + 1):
