@@ -220,3 +220,22 @@ def test_hpu_hog_fires_the_alert_fails_training_and_the_trainer_resumes_from_its
     wait_for(lambda: http("GET", f"{urls['api']}/jobs/{job_id}")[1].get("status") == "completed",
              what="the resumed job completed")
     wait_for(lambda: "HpuMemoryHigh" not in prometheus_alerts(urls), what="HpuMemoryHigh resolved")
+
+
+def test_a_crash_looping_pod_fires_pod_crash_looping(sandbox, urls):
+    # The rule reads kube-state-metrics series; in the sandbox its discovery
+    # server stands in for kube-state-metrics, so the same rule fires.
+    manifest = json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "name": "crashloop-probe", "namespace": "gaudi3-scale"}, "spec": {
+        "terminationGracePeriodSeconds": 0,
+        "containers": [{"name": "main", "image": "ghcr.io/gaudi3-scale/tools", "command": ["false"]}]}})
+    subprocess.run(["kubectl", "--kubeconfig", str(sandbox.kubeconfig), "apply", "-f", "-"], input=manifest,
+                   text=True, check=True, capture_output=True, timeout=60)
+    try:
+        wait_for(lambda: firing(urls, "PodCrashLooping"), what="PodCrashLooping firing")
+        alerts = {a["labels"].get("pod") for a in http("GET", urls["prometheus"] + "/api/v1/alerts")[1]["data"]["alerts"]
+                  if a["labels"]["alertname"] == "PodCrashLooping"}
+        assert "crashloop-probe" in alerts
+    finally:
+        kubectl(sandbox, "delete", "pod", "crashloop-probe", "-n", "gaudi3-scale", "--grace-period=0", "--force",
+                check=False)

@@ -218,11 +218,31 @@ def test_discovery_lists_scrape_targets(bare_sandbox, core):
     def listed():
         with urllib.request.urlopen(url, timeout=10) as resp:
             groups = json.load(resp)
-        return next((g for g in groups if g["labels"]["pod"] == name), None)
+        return next((g for g in groups if g["labels"].get("pod") == name), None)
     group = eventually(listed, what="target listed")
     ip = core.read_namespaced_pod(name, NS).status.pod_ip
     assert group["targets"] == [f"{ip}:8080"]
     assert group["labels"]["namespace"] == NS and group["labels"]["app_kubernetes_io_name"] == "m"
+    core.delete_namespaced_pod(name, NS, grace_period_seconds=0)
+
+
+def test_discovery_stands_in_for_kube_state_metrics(bare_sandbox, core):
+    # Alert rules on kube_pod_* series (crash-looping, not ready) need them.
+    name = f"crashy-{uuid.uuid4().hex[:6]}"
+    core.create_namespaced_pod(NS, {"metadata": {"name": name}, "spec": {
+        "containers": [{"name": "main", "image": "gameday-test/crash"}]}})
+    base = bare_sandbox.service_url("sandbox-discovery", "kube-system")
+    with urllib.request.urlopen(base + "/targets", timeout=10) as resp:
+        assert any(g["labels"].get("job") == "kube-state-metrics" for g in json.load(resp))
+
+    def crash_looping():
+        with urllib.request.urlopen(base + "/metrics", timeout=10) as resp:
+            text = resp.read().decode()
+        want = (f'kube_pod_container_status_waiting_reason{{namespace="{NS}",pod="{name}",'
+                f'container="main",reason="CrashLoopBackOff"}} 1')
+        return text if want in text else None
+    text = eventually(crash_looping, what="CrashLoopBackOff in kube-state metrics")
+    assert f'kube_pod_status_ready{{namespace="{NS}",pod="{name}",condition="false"}} 1' in text
     core.delete_namespaced_pod(name, NS, grace_period_seconds=0)
 
 
