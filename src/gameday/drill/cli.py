@@ -3,6 +3,8 @@ target and judge them against their SLA."""
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 from pathlib import Path
 
 from ..errors import UserError
@@ -104,8 +106,12 @@ def main(args) -> int:
             target_text = f"{t.kubeconfig} context {t.context}" + (" (sandbox)" if t.sandbox else "")
         else:
             target_text = f"sandbox ({default_sandbox_dir()}; started for the run if not running)"
-        for spec in specs:
-            print_plan(spec, args, target_text)
+        try:
+            for spec in specs:
+                print_plan(spec, args, target_text)
+            sys.stdout.flush()
+        except BrokenPipeError:  # `gameday run ... --dry-run | head`: the reader has all it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     from .engine import RunOptions, run
     worst = 0
