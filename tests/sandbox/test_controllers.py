@@ -184,6 +184,35 @@ def test_statefulset_claim_survives_pod_deletion(bare_sandbox, apps, core):
                what="statefulset pods collected")
 
 
+def test_force_deleted_statefulset_pod_is_gone_before_its_successor_starts(bare_sandbox, apps, core):
+    # The successor shares the claim: like two postmasters on one data
+    # directory, it must never run beside its force-deleted predecessor.
+    # The container takes an exclusive lock on the claim and exits 1 if held.
+    name = f"lk{uuid.uuid4().hex[:4]}"
+    apps.create_namespaced_stateful_set(NS, {"metadata": {"name": name}, "spec": {
+        "replicas": 1, "serviceName": name, "selector": {"matchLabels": {"sts": name}},
+        "template": {"metadata": {"labels": {"sts": name}}, "spec": {
+            "containers": [{"name": "main", "image": "gameday-test/shell",
+                            "args": ["exec flock -n /data/lock sleep 3600"],
+                            "volumeMounts": [{"name": "data", "mountPath": "/data"}]}]}},
+        "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
+            "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]}})
+    try:
+        for _ in range(3):
+            pod = eventually(lambda: (lambda p: p if p.status.phase == "Running" and p.status.container_statuses
+                                      and p.status.container_statuses[0].ready else None)(
+                core.read_namespaced_pod(f"{name}-0", NS)), what="lock holder running")
+            core.delete_namespaced_pod(f"{name}-0", NS, grace_period_seconds=0)
+            succ = eventually(lambda: (lambda p: p if p.metadata.uid != pod.metadata.uid and p.status.container_statuses
+                                       and p.status.container_statuses[0].ready else None)(
+                core.read_namespaced_pod(f"{name}-0", NS)), what="successor running")
+            assert succ.status.container_statuses[0].restart_count == 0
+    finally:
+        apps.delete_namespaced_stateful_set(name, NS)
+        eventually(lambda: not core.list_namespaced_pod(NS, label_selector=f"sts={name}").items,
+                   what="statefulset pods collected")
+
+
 def test_network_policy_cuts_service_traffic(bare_sandbox, api):
     net = client.NetworkingV1Api(api)
     url = bare_sandbox.service_url("web", NS)

@@ -222,8 +222,11 @@ class Kubelet:
             rt = self.pods.get(key)
             if rt is not None and (pod is None or pod["metadata"]["uid"] != rt.uid
                                    or pod.get("spec", {}).get("nodeName") != self.node_name):
-                # Gone (force-deleted) or replaced by a namesake: stop at once.
-                self._kill_runtime(rt, grace=0)
+                # Gone (force-deleted) or replaced by a namesake: stop at once,
+                # and wait for the processes to be gone before a namesake starts
+                # (a StatefulSet pod's successor shares its claim: two
+                # postmasters on one data directory must never overlap).
+                self._kill_now(rt)
                 self._forget(rt)
                 rt = None
             if pod is None or pod.get("spec", {}).get("nodeName") != self.node_name:
@@ -676,14 +679,23 @@ class Kubelet:
                 pass
         self.queue.add((rt.namespace, rt.name))
 
-    def _kill_runtime(self, rt: PodRuntime, grace: float) -> None:
+    @staticmethod
+    def _kill_now(rt: PodRuntime, bound: float = 10.0) -> None:
+        """SIGKILL every container's process group and reap them (bounded)."""
         rt.terminating = True
+        procs = []
         for c in rt.containers():
             if c.prober:
                 c.prober.stop()
             if c.proc and c.proc.poll() is None:
-                threading.Thread(target=self._stop_process, args=(c.proc, grace, c.stop_signal),
-                                 daemon=True).start()
+                signal_group(c.proc.pid, signal.SIGKILL)
+                procs.append(c.proc)
+        deadline = time.monotonic() + bound
+        for p in procs:
+            try:
+                p.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("kubelet: pid %s outlived SIGKILL for %.0fs", p.pid, bound)
 
     def _forget(self, rt: PodRuntime) -> None:
         self.pods.pop((rt.namespace, rt.name), None)
