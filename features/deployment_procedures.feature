@@ -42,12 +42,10 @@ Feature: Deployment Procedures
 
   @p1 @slow @procedure:emergency-rollback
   Scenario: A bad release is rolled back to the previous version
-    The sandbox runs no kube-state-metrics, so no alert reports a
-    crash-looping pod there; the operator sees the release fail in the
-    pods' state, as the runbook's "kubectl get pods" shows it.
-
+    Given the alert "PodCrashLooping" is not firing
     When the fault "failing-rollout" is injected
     Then a pod labelled "app.kubernetes.io/component=api" in namespace "gaudi3-scale" is CrashLoopBackOff within 90s
+    And the alert "PodCrashLooping" fires within 90s
     When the operator carries out "rollback":
       """
       kubectl rollout history deployment/gaudi3-scale-api -n gaudi3-scale
@@ -59,6 +57,7 @@ Feature: Deployment Procedures
     And the platform recovers within 120s
     And the SLA is met:
       | metric          | limit   |
+      | time_to_detect  | <= 90s  |
       | time_to_recover | <= 180s |
       | step:rollback   | <= 120s |
       | error_rate      | <= 5%   |

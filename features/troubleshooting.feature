@@ -33,8 +33,10 @@ Feature: Troubleshooting Guide
 
   @p1 @slow @procedure:pod-crashloopbackoff
   Scenario: A crash-looping API pod is diagnosed and its release undone
+    Given the alert "PodCrashLooping" is not firing
     When the fault "failing-rollout" is injected
     Then a pod labelled "app.kubernetes.io/component=api" in namespace "gaudi3-scale" is CrashLoopBackOff within 90s
+    And the alert "PodCrashLooping" fires within 90s
     Given "<pod-name>" names a pod labelled "app.kubernetes.io/component=api" in namespace "gaudi3-scale"
     When the operator carries out "diagnose":
       """
@@ -49,6 +51,7 @@ Feature: Troubleshooting Guide
     Then the platform recovers within 120s
     And the SLA is met:
       | metric             | limit   |
+      | time_to_detect     | <= 90s  |
       | time_to_recover    | <= 180s |
       | error_rate         | <= 5%   |
 

@@ -45,3 +45,11 @@ def steady_state_requires_latency(gameday_run, path, service, namespace, ms):
     recovery from a slowdown means answers are fast again. Put it before
     'the platform is at steady state'."""
     gameday_run.require({"http": {"service": service, "ns": namespace, "path": path, "max_latency_ms": ms}})
+
+
+@given(parsers.parse('the alert "{alert}" is not firing'))
+def alert_is_not_firing(gameday_run, alert):
+    """Wait (bounded) until the alert is quiet before the fault, so that the
+    drill's own fault is what makes it fire (an alert still firing from an
+    earlier incident would hide the detection). Recovery does not wait for it."""
+    gameday_run.await_alert_quiet(alert)

@@ -387,10 +387,23 @@ class ScenarioRun:
         if self._drill is None:
             self.extra_checks.append(check)
         elif parsed[0].kind in ("deployment", "statefulset"):
-            self._drill.checks.extend(parsed)
+            self._drill.checks.extend(parsed)  # its watch is already running
         else:
             raise UserError(f"{self.where or self.file}: put this step before 'the platform is at steady state': "
                             f"an HTTP check must be part of the steady state from the start")
+
+    def await_alert_quiet(self, alert: str, within: float = 120.0) -> None:
+        """Before the fault: wait (bounded) until `alert` is not firing, so
+        that the drill's own fault is what makes it fire. Only a precondition:
+        recovery does not wait for the alert to resolve."""
+        from ..drill.steady import parse_checks
+        check = parse_checks([{"alert_not_firing": alert}], self.where or self.file)[0]
+        drill = self.drill
+        drill.checks.append(check)
+        try:
+            drill.confirm_steady_state(within=within)
+        finally:
+            drill.checks.remove(check)
 
     def judge(self, slas: list[sla_maths.Sla]):
         """The verdict from the timeline file alone (see `judge_events`)."""
