@@ -26,8 +26,12 @@ def _api_down(p: Profile) -> str:
     # `or vector(0)`: no target at all (scaled to zero) counts as down.
     up = f"(sum(up{{{API}}}) or vector(0))"
     if p.outage_window:
-        # Any moment of the window with no API target up.
-        return f"min_over_time({up}[{p.outage_window}:{p.evaluation_interval}]) == 0"
+        # Any moment of the window with no API target up, counted only once
+        # Prometheus has scraped results for the whole window: before its
+        # first scrapes there is no API series either, and no outage.
+        window = f"[{p.outage_window}:{p.evaluation_interval}]"
+        return (f"min_over_time({up}{window}) == 0"
+                f" and on() min_over_time((count(up) or vector(0)){window}) > 0")
     return f"{up} == 0"
 
 
