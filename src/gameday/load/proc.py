@@ -18,6 +18,8 @@ from locust import User
 from locust.env import Environment
 from locust.stats import StatsEntry
 
+from gameday.sla.measure import percentile_from_hist
+
 ACK_MESSAGE = "gameday_acked"
 
 
@@ -33,16 +35,8 @@ def load_user_classes(path: str) -> list[type]:
 
 
 def percentile(hist: dict[int, int], q: float) -> float:
-    total = sum(hist.values())
-    if total <= 0:
-        return 0.0
-    rank = max(1, -(-int(q * total * 1000) // 1000))
-    seen = 0
-    for value in sorted(hist):
-        seen += hist[value]
-        if seen >= rank:
-            return float(value)
-    return float(max(hist))
+    """The sample's q-quantile; 0 for a second without requests."""
+    return percentile_from_hist(hist, q) or 0.0
 
 
 def emit(obj: dict) -> None:
