@@ -144,11 +144,11 @@ def test_oom_killed_and_init_containers(bare_sandbox, core):
     # A process that reports an out-of-memory condition and exits 137 (an accelerator's OOM).
     core.create_namespaced_pod(NS, _pod(oom, "gameday-test/shell", ['echo "RuntimeError: HPU out of memory"; exit 137'],
                                         restartPolicy="Never"))
-    pod = _pod(init, "gameday-test/shell", ["cat /work/ready; sleep 3600"], volumes=[{"name": "w", "emptyDir": {}}],
-               container={"volumeMounts": [{"name": "w", "mountPath": "/work"}]})
+    pod = _pod(init, "gameday-test/shell", ["cat /handoff/ready; sleep 3600"], volumes=[{"name": "w", "emptyDir": {}}],
+               container={"volumeMounts": [{"name": "w", "mountPath": "/handoff"}]})
     pod["spec"]["initContainers"] = [{"name": "prepare", "image": "gameday-test/shell",
-                                      "args": ["echo prepared > /work/ready"],
-                                      "volumeMounts": [{"name": "w", "mountPath": "/work"}]}]
+                                      "args": ["echo prepared > /handoff/ready"],
+                                      "volumeMounts": [{"name": "w", "mountPath": "/handoff"}]}]
     core.create_namespaced_pod(NS, pod)
     for name in (hog, oom):
         st = eventually(lambda name=name: (lambda s: s.phase == "Failed" and s)(_status(core, name)),
