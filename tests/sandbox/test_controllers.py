@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 from kubernetes import client
+from kubernetes.client.rest import ApiException
 
 from .helpers import api_client, eventually, kubectl
 
@@ -197,15 +198,24 @@ def test_force_deleted_statefulset_pod_is_gone_before_its_successor_starts(bare_
                             "volumeMounts": [{"name": "data", "mountPath": "/data"}]}]}},
         "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
             "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]}})
+
+    def ready_pod(other_than: str | None = None):
+        try:
+            p = core.read_namespaced_pod(f"{name}-0", NS)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None  # the controller has not (re)created it yet
+            raise
+        statuses = p.status.container_statuses or []
+        if p.metadata.uid != other_than and statuses and statuses[0].ready:
+            return p
+        return None
+
     try:
         for _ in range(3):
-            pod = eventually(lambda: (lambda p: p if p.status.phase == "Running" and p.status.container_statuses
-                                      and p.status.container_statuses[0].ready else None)(
-                core.read_namespaced_pod(f"{name}-0", NS)), what="lock holder running")
+            pod = eventually(ready_pod, what="lock holder running")
             core.delete_namespaced_pod(f"{name}-0", NS, grace_period_seconds=0)
-            succ = eventually(lambda: (lambda p: p if p.metadata.uid != pod.metadata.uid and p.status.container_statuses
-                                       and p.status.container_statuses[0].ready else None)(
-                core.read_namespaced_pod(f"{name}-0", NS)), what="successor running")
+            succ = eventually(lambda: ready_pod(other_than=pod.metadata.uid), what="successor running")
             assert succ.status.container_statuses[0].restart_count == 0
     finally:
         apps.delete_namespaced_stateful_set(name, NS)

@@ -49,6 +49,31 @@ def _drop_privileges(dirs: list[str]) -> None:
     ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
+def clear_stale_lock(pgdata: str) -> bool:
+    """Remove postmaster.pid when the PID it names is not a postmaster of this
+    data directory. In a container the old PID is invisible (its own PID
+    namespace); on the sandbox's shared PID space a killed postmaster's PID
+    can be reused by any process, and PostgreSQL would refuse to start for as
+    long as that process lives. True when a stale lock was removed."""
+    lock = os.path.join(pgdata, "postmaster.pid")
+    try:
+        with open(lock) as f:
+            pid = int(f.readline().strip())
+    except (OSError, ValueError):
+        return False
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = [part.decode(errors="replace") for part in f.read().split(b"\0") if part]
+    except OSError:
+        cmdline = []  # no such process: PostgreSQL itself would see the lock as stale
+    ours = any(os.path.basename(a) in ("postgres", "postmaster") for a in cmdline[:1]) and \
+        os.path.realpath(pgdata) in {os.path.realpath(a) for a in cmdline[1:]}
+    if cmdline and not ours:
+        os.unlink(lock)
+        return True
+    return False
+
+
 def main(argv: list[str]) -> None:
     env = dict(os.environ)
     args = list(argv) or ["postgres"]
@@ -108,6 +133,7 @@ def main(argv: list[str]) -> None:
         finally:
             _run(["pg_ctl", "-D", pgdata, "-m", "fast", "-w", "stop"], env)
             shutil.rmtree(private, ignore_errors=True)
+    clear_stale_lock(pgdata)
     os.execvp("postgres", ["postgres", "-D", pgdata, "-c", f"listen_addresses={listen}",
                            "-c", f"unix_socket_directories={sockets}", *args[1:]])
 
