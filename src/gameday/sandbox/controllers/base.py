@@ -7,7 +7,7 @@ import heapq
 import logging
 import threading
 import time
-from typing import Hashable, Iterable
+from typing import Callable, Hashable, Iterable
 
 from ..resources import Resource
 from ..store import Change, Store
@@ -141,17 +141,24 @@ class Controller:
             self._stop.wait(self.resync_seconds)
 
     def _work(self) -> None:
-        while not self._stop.is_set():
-            key = self.queue.get()
-            if key is None:
-                return
-            try:
-                again = self.reconcile(key)
-            except Exception:
-                log.exception("%s: reconcile %s failed", self.name, key)
-                again = 1.0
-            if again is not None and not self._stop.is_set():
-                self.queue.add_after(key, again)
+        work_loop(self.queue, self._stop, self.reconcile, self.name)
+
+
+def work_loop(queue: "WorkQueue", stop: threading.Event, handle: Callable[[Hashable], float | None],
+              name: str) -> None:
+    """A reconcile worker: take keys until the queue closes; a handler that
+    asks for another look (seconds) or fails (1 s) gets its key back later."""
+    while not stop.is_set():
+        key = queue.get()
+        if key is None:
+            return
+        try:
+            again = handle(key)
+        except Exception:
+            log.exception("%s: handling %s failed", name, key)
+            again = 1.0
+        if again is not None and not stop.is_set():
+            queue.add_after(key, again)
 
 
 def owner_uid(obj: dict) -> str | None:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from ..controllers.base import WorkQueue
+from ..controllers.base import WorkQueue, work_loop
 from ..controllers.quantity import parse_quantity
 from ..images import Catalog, command_line, fill, placeholders
 from ..resources import CONFIGMAP, POD, PVC, SECRET, SERVICE
@@ -199,20 +199,13 @@ class Kubelet:
                 log.exception("kubelet resync failed")
 
     def _work(self) -> None:
-        while not self._stop.is_set():
-            key = self.queue.get()
-            if key is None:
-                return
-            try:
-                if key[0] == "refresh":
-                    self._refresh_volumes(key[1])
-                    continue
-                again = self.sync(key)
-            except Exception:
-                log.exception("kubelet: syncing pod %s failed", key)
-                again = 1.0
-            if again is not None and not self._stop.is_set():
-                self.queue.add_after(key, again)
+        work_loop(self.queue, self._stop, self._handle, "kubelet")
+
+    def _handle(self, key: tuple[str, str]) -> float | None:
+        if key[0] == "refresh":
+            self._refresh_volumes(key[1])
+            return None
+        return self.sync(key)
 
     # -- the pod sync ------------------------------------------------------
     def sync(self, key: tuple[str, str]) -> float | None:
