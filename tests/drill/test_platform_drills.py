@@ -75,8 +75,11 @@ def test_facade_rolls_back_when_the_drill_raises(target, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("experiment", EXPERIMENTS, ids=lambda p: p.stem)
 def test_experiment_passes_on_the_sandbox_under_load(sandbox, experiment, tmp_path):
+    # The experiment's own load (its `extensions`): with fewer users one
+    # failed request in a seconds-long incident window is already over a 5%
+    # error-rate bound, and the test would measure noise.
     proc = subprocess.run([sys.executable, "-m", "gameday.cli", "run", str(experiment), "--kubeconfig",
-                           str(sandbox.kubeconfig), "--reports", str(tmp_path), "--users", "5"],
+                           str(sandbox.kubeconfig), "--reports", str(tmp_path)],
                           capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     suite = ET.parse(tmp_path / f"{experiment.stem}.junit.xml").getroot().find("testsuite")
