@@ -3,16 +3,22 @@ kubernetes_sd_configs): the pods annotated `prometheus.io/scrape: "true"` as
 targets, served on the Service sandbox-discovery.kube-system:8080/targets.
 
 The same server stands in for kube-state-metrics on /metrics (and lists
-itself as a target), so alert rules written on kube_pod_* series for real
-clusters (crash-looping, pods not ready) work in the sandbox unchanged."""
+itself as a target with job="kube-state-metrics"): the series of
+kubestate.py, so alert rules written on kube-state-metrics series for real
+clusters (the kubernetes-mixin's kubernetes-apps group, the platform's own)
+evaluate in the sandbox unchanged."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from .resources import DEPLOYMENT, ENDPOINTS, NAMESPACE, POD, SERVICE
+from . import kubestate
+from .resources import ENDPOINTS, NAMESPACE, POD, RESOURCES, SERVICE
 from .store import ApiError, Store
+
+log = logging.getLogger(__name__)
 
 SERVICE_NAME, NAMESPACE_NAME, PORT, PATH = "sandbox-discovery", "kube-system", 8080, "/targets"
 METRICS_PATH = "/metrics"
@@ -51,50 +57,21 @@ def self_target(ip: str) -> dict:
             "labels": {"__metrics_path__": METRICS_PATH, "__scheme__": "http", "job": "kube-state-metrics"}}
 
 
-def _label_value(value: str) -> str:
-    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+def kube_state_objects(store: Store) -> dict[tuple[str, str], list[dict]]:
+    """The store's objects of each kind kube-state-metrics exports, keyed by
+    (group, plural); a kind this sandbox does not serve is left out (so its
+    families are not exported, as kube-state-metrics without that collector)."""
+    out = {}
+    for group, plural, _ in kubestate.KINDS:
+        res = next((r for r in RESOURCES if r.group == group and r.plural == plural), None)
+        if res is not None:
+            out[(group, plural)] = store.list(res)[0]
+    return out
 
 
-def _series(name: str, labels: dict, value: float) -> str:
-    inner = ",".join(f'{k}="{_label_value(v)}"' for k, v in labels.items())
-    return f"{name}{{{inner}}} {value:g}"
-
-
-def state_metrics(pods: list[dict], deployments: list[dict]) -> str:
-    """kube-state-metrics' pod and deployment series (the subset alert rules
-    use), in Prometheus' text format. Pure."""
-    lines = [
-        "# TYPE kube_pod_status_ready gauge",
-        "# TYPE kube_pod_status_phase gauge",
-        "# TYPE kube_pod_container_status_restarts_total counter",
-        "# TYPE kube_pod_container_status_waiting_reason gauge",
-        "# TYPE kube_pod_container_status_ready gauge",
-        "# TYPE kube_deployment_spec_replicas gauge",
-        "# TYPE kube_deployment_status_replicas_available gauge",
-    ]
-    for pod in sorted(pods, key=lambda p: (p["metadata"].get("namespace", ""), p["metadata"]["name"])):
-        meta, status = pod["metadata"], pod.get("status") or {}
-        base = {"namespace": meta.get("namespace", ""), "pod": meta["name"]}
-        ready = next((c.get("status") for c in status.get("conditions") or [] if c.get("type") == "Ready"), "Unknown")
-        for condition in ("true", "false", "unknown"):
-            lines.append(_series("kube_pod_status_ready", {**base, "condition": condition},
-                                 1 if str(ready).lower() == condition else 0))
-        phase = status.get("phase", "Pending")
-        for candidate in ("Pending", "Running", "Succeeded", "Failed", "Unknown"):
-            lines.append(_series("kube_pod_status_phase", {**base, "phase": candidate}, 1 if phase == candidate else 0))
-        for cs in status.get("containerStatuses") or []:
-            c = {**base, "container": cs.get("name", "")}
-            lines.append(_series("kube_pod_container_status_restarts_total", c, cs.get("restartCount", 0)))
-            lines.append(_series("kube_pod_container_status_ready", c, 1 if cs.get("ready") else 0))
-            waiting = (cs.get("state") or {}).get("waiting")
-            if waiting and waiting.get("reason"):
-                lines.append(_series("kube_pod_container_status_waiting_reason", {**c, "reason": waiting["reason"]}, 1))
-    for dep in sorted(deployments, key=lambda d: (d["metadata"].get("namespace", ""), d["metadata"]["name"])):
-        base = {"namespace": dep["metadata"].get("namespace", ""), "deployment": dep["metadata"]["name"]}
-        lines.append(_series("kube_deployment_spec_replicas", base, (dep.get("spec") or {}).get("replicas", 1)))
-        lines.append(_series("kube_deployment_status_replicas_available", base,
-                             (dep.get("status") or {}).get("availableReplicas", 0)))
-    return "\n".join(lines) + "\n"
+def state_metrics(store: Store) -> str:
+    """kube-state-metrics' exposition of the store's objects."""
+    return kubestate.exposition(kubestate.families(kube_state_objects(store)))
 
 
 class DiscoveryServer:
@@ -110,7 +87,12 @@ class DiscoveryServer:
                     groups = targets(store_ref.list(POD)[0]) + [self_target(ip)]
                     body, ctype = json.dumps(groups).encode(), "application/json"
                 elif path == METRICS_PATH:
-                    body = state_metrics(store_ref.list(POD)[0], store_ref.list(DEPLOYMENT)[0]).encode()
+                    try:
+                        body = state_metrics(store_ref).encode()
+                    except Exception:  # noqa: BLE001 - one bad object must not take the server down
+                        log.exception("kube-state-metrics exposition failed")
+                        self.send_error(500)
+                        return
                     ctype = "text/plain; version=0.0.4"
                 else:
                     self.send_error(404)
