@@ -4,6 +4,7 @@ claims, resource-based Pending, NetworkPolicy in the service proxy."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import urllib.request
 import uuid
@@ -277,11 +278,12 @@ def test_discovery_stands_in_for_kube_state_metrics(bare_sandbox, core):
     def crash_looping():
         with urllib.request.urlopen(base + "/metrics", timeout=10) as resp:
             text = resp.read().decode()
-        want = (f'kube_pod_container_status_waiting_reason{{namespace="{NS}",pod="{name}",'
-                f'container="main",reason="CrashLoopBackOff"}} 1')
-        return text if want in text else None
+        # kube-state-metrics' labels: namespace, pod, uid, then the family's own.
+        want = (rf'kube_pod_container_status_waiting_reason{{namespace="{NS}",pod="{name}",uid="[^"]+",'
+                rf'container="main",reason="CrashLoopBackOff"}} 1')
+        return text if re.search(want, text) else None
     text = eventually(crash_looping, what="CrashLoopBackOff in kube-state metrics")
-    assert f'kube_pod_status_ready{{namespace="{NS}",pod="{name}",condition="false"}} 1' in text
+    assert re.search(rf'kube_pod_status_ready{{namespace="{NS}",pod="{name}",uid="[^"]+",condition="false"}} 1', text)
     core.delete_namespaced_pod(name, NS, grace_period_seconds=0)
 
 
