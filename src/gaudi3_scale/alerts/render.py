@@ -73,9 +73,9 @@ def prometheus_config(p: Profile) -> dict:
     return {
         "global": {"scrape_interval": p.scrape_interval, "scrape_timeout": p.scrape_timeout,
                    "evaluation_interval": p.evaluation_interval, "external_labels": {"cluster": p.name}},
-        # kubernetes-apps.rules.yml: the kubernetes-mixin's alerts, kept in
-        # deploy/*/rules/ and their own ConfigMap (not rendered from here).
-        "rule_files": [f"/etc/prometheus/{RULES_FILE}", "/etc/prometheus/kubernetes-apps.rules.yml"],
+        # kubernetes-*.rules.yml: the kubernetes-mixin's groups (kubernetes-apps),
+        # kept in deploy/*/rules/ with a ConfigMap of their own, not rendered here.
+        "rule_files": [f"/etc/prometheus/{RULES_FILE}", "/etc/prometheus/kubernetes-*.rules.yml"],
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": ["alertmanager.monitoring.svc.cluster.local:9093"]}]}]},
         "scrape_configs": scrape,
     }
