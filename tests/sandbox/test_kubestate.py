@@ -300,6 +300,22 @@ def test_a_kind_not_served_exports_no_family():
     assert not any(n.startswith(("kube_poddisruptionbudget_", "kube_daemonset_")) for n in names)
 
 
+def test_the_server_reads_only_the_kinds_this_sandbox_declares(monkeypatch):
+    from gameday.sandbox import discovery_sd
+    from gameday.sandbox.resources import NODE
+    from gameday.sandbox.store import Store
+
+    store = Store()
+    store.create(NODE, {"metadata": {"name": "node-a"}, "status": {"conditions": [{"type": "Ready", "status": "True"}]}})
+    undeclared = ("poddisruptionbudgets", "daemonsets", "horizontalpodautoscalers")
+    monkeypatch.setattr(discovery_sd, "RESOURCES", tuple(r for r in discovery_sd.RESOURCES
+                                                         if r.plural not in undeclared))
+    text = discovery_sd.state_metrics(store)
+    assert 'kube_node_status_condition{node="node-a",condition="Ready",status="true"} 1' in text
+    assert "kube_poddisruptionbudget_" not in text and "kube_daemonset_" not in text
+    assert "kube_horizontalpodautoscaler_" not in text and "# TYPE kube_pod_status_phase gauge" in text
+
+
 @pytest.mark.sandbox
 def test_discovery_server_serves_the_series(bare_sandbox):
     from kubernetes import client
