@@ -187,6 +187,13 @@ def _hpa_controller() -> bool:
     return any("hpa" in m.name or "autoscal" in m.name for m in pkgutil.iter_modules(controllers.__path__))
 
 
+def _at_max_status(sandbox) -> None:
+    from kubernetes import client, config
+    with config.new_client_from_config(config_file=str(sandbox.kubeconfig)) as api:
+        client.AutoscalingV2Api(api).patch_namespaced_horizontal_pod_autoscaler_status(
+            "hpa-target", NS, {"status": {"currentReplicas": 2, "desiredReplicas": 2}})
+
+
 @pytest.fixture(scope="module")
 def prometheus(sandbox):
     """Prometheus' URL, with every fault of FAULTS in place; afterwards the
@@ -218,9 +225,12 @@ def prometheus(sandbox):
 @pytest.mark.sandbox
 @pytest.mark.slow
 @pytest.mark.parametrize("alert", ALERTS)
-def test_each_alert_fires_for_its_fault(prometheus, alert):
+def test_each_alert_fires_for_its_fault(sandbox, prometheus, alert):
     if alert == "KubeHpaMaxedOut" and not _hpa_controller():
-        pytest.skip("this sandbox has no HorizontalPodAutoscaler controller: nothing sets the HPA's status")
+        # Stand-in for the HPA controller this build lacks: write the status
+        # it would write (above maxReplicas -> scaled to maxReplicas). With a
+        # controller, the controller does it and this branch is not taken.
+        _at_max_status(sandbox)
 
     def firing():
         data = _get(prometheus + "/api/v1/alerts")
