@@ -171,14 +171,14 @@ class Checker:
         results = [self.run_procedure(p) for p in procs]
         return CheckResult(str(self.runbook_path), self.target.context, results, time.monotonic() - started)
 
-    def run_procedure(self, proc: Procedure, unit_filter=None) -> ProcedureResult:
+    def run_procedure(self, proc: Procedure, unit_filter=None, restore: bool = True) -> ProcedureResult:
         out = ProcedureResult(proc.slug, proc.title, proc.line)
         t0 = time.monotonic()
         allowed = proc.slug in self.settings.allow_mutating
         mutating = any(mutates(u) for u in proc.units if u.kind == "command")
         snap = None
         namespaces = self._namespaces(proc)
-        if mutating and not self.read_only:
+        if mutating and not self.read_only and restore:
             from ..bdd import snapshot
             self.wait_steady(namespaces)
             snap = snapshot.take(self.target, namespaces)
