@@ -193,7 +193,9 @@ def run_block(ws: Workspace, block_text: str, name: str, skip_lines: set[int] = 
     prelude = ws.root / f"{name}.prelude.sh"
     trace = ws.root / f"{name}.trace"
     out_file = ws.root / f"{name}.out"
-    block.write_text(block_text)
+    # One line after the block's own: its DEBUG record carries the PIPESTATUS
+    # of the block's last pipeline (an EXIT trap sees only the last status).
+    block.write_text(block_text.rstrip("\n") + "\n: end of the runbook block\n")
     prelude.write_text(PRELUDE)
     trace.write_text("")
     home = ws.root / "home"

@@ -126,7 +126,7 @@ def judge_unit(procedure: str, unit: Unit, session: SessionResult, expectation: 
             after = nxt(mine[-1])
             ps = list(after.pipestatus) if after else []
             if len(ps) != n:
-                ps = (ps + [0] * n)[:n] if ps else [0] * n
+                ps = ([0] * n + ps)[-n:] if ps else [0] * n   # only the last status is known
             res.parts.append([PartStatus(c.name, s) for c, s in zip(pipe.commands, ps)])
             last_status = ps[-1] if ps else 0
             last_t = after.t if after else last_t
