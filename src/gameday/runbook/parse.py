@@ -208,6 +208,8 @@ def split_block(text: str, first_line: int = 1) -> tuple[Unit, ...]:
             return ""
         label = " ".join(c.lstrip("#").strip() for _, c in comments)
         header = all(c.startswith("#!") or re.fullmatch(r"#\s*[\w.-]+\.sh", c) for _, c in comments)
+        if re.fullmatch(r"#\s*\[.*\]\s*", comments[-1][1]):
+            followed_by_command = False   # `# [do this by hand]` is a step, even right above a command
         if not followed_by_command and not header:
             start, end = comments[0][0], comments[-1][0]
             units.append(Unit("manual", "\n".join(c for _, c in comments), first_line + start - 1,
