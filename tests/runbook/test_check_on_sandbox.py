@@ -120,3 +120,16 @@ def test_the_step_runs_the_runbook_as_it_stands_now(target, tmp_path):
         carry_out(run, "Scale Up", "2", runbook=path)
     ran = [json.loads(l) for l in (run.reports_dir / SCENARIO_LINES).read_text().splitlines()]
     assert {(r["procedure"], r["line"]) for r in ran} == {("scale-up", 17)}
+
+
+def test_read_only_runs_only_the_lines_that_change_nothing(target, tmp_path):
+    path = copy_runbook(tmp_path)
+    checker = Checker(path, settings_mod.load(path), target, tmp_path / "reports", read_only=True)
+    try:
+        result = checker.run(only="Scale Up")
+    finally:
+        checker.close()
+    scale, get = result.procedures[0].lines
+    assert scale.verdict == "skipped" and get.verdict == "passed"
+    assert get.output_head.strip() == str(target.apps().read_namespaced_deployment(
+        "gaudi3-scale-api", "gaudi3-scale").spec.replicas)
