@@ -104,3 +104,14 @@ def test_line_ranges():
     assert parse_line_range("2-3") == (2, 3) and parse_line_range("4") == (4, 4)
     with pytest.raises(Exception):
         parse_line_range("3-2")
+
+
+def test_step_phrases_are_distinct():
+    import re
+
+    import steps.runbook as s
+    whole, part = re.compile(s.WHOLE), re.compile(s.PART)
+    assert whole.fullmatch('the operator carries out the runbook\'s "Vacuum and Analyze"')
+    assert not whole.fullmatch('the operator carries out lines 2-3 of the runbook\'s "Vacuum and Analyze"')
+    assert part.fullmatch('the operator carries out lines 2-3 of the runbook\'s "Vacuum and Analyze"')["lines"] == "2-3"
+    assert s.operator_carries_out_runbook.__doc__ and s.operator_carries_out_runbook_lines.__doc__

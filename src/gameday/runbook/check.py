@@ -113,6 +113,7 @@ class Checker:
         self.read_only = read_only or not target.sandbox
         self.repo = repo or _repo_of(runbook_path)
         self._kubeconfig_text: str | None = None
+        self.bound_values: dict[str, object] = {}   # placeholder -> callable giving its value (a scenario's bindings)
         self._hosts = None
 
     # --- the operator's environment ---------------------------------------
@@ -132,7 +133,11 @@ class Checker:
 
     def placeholder_values(self, text: str) -> dict[str, str]:
         values = {}
+        for name in filling.used(text, self.bound_values):
+            values[name] = str(self.bound_values[name]())
         for name in filling.used(text, self.settings.placeholders):
+            if name in values:
+                continue
             values[name] = self.resolve_placeholder(name, self.settings.placeholders[name])
         return values
 

@@ -108,8 +108,7 @@ def compute_from_reports(runbook_path: Path, reports: Path, features: Path = Pat
         except ValueError:
             check = None
     runs = []
-    sl = reports / SCENARIO_LINES
-    if sl.exists():
+    for sl in sorted(reports.rglob(SCENARIO_LINES)) if reports.exists() else []:   # one per scenario folder
         for line in sl.read_text().splitlines():
             try:
                 runs.append(json.loads(line))

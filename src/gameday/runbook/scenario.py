@@ -62,6 +62,10 @@ def carry_out(run, heading: str, lines: str | None = None, runbook: Path | None 
     wanted = {id(u) for u in chosen}
     checker = Checker(path, settings_mod.load(path, Path("gameday.yaml")), run.target,
                       Path(run.reports_dir) / "runbook-steps" / re.sub(r"[^a-z0-9]+", "-", run.name.lower())[:60])
+    # the scenario's own bindings ("<pod-name>" names a pod labelled ...) first:
+    # resolved when the line runs, so they name the pod in trouble after a fault
+    for name in getattr(run, "bindings", {}) or {}:
+        checker.bound_values[f"<{name}>"] = (lambda n=name: run.resolve(n))
     try:
         with run.drill.step(f"{proc.slug}" if not rng else f"{proc.slug}:{rng[0]}-{rng[1]}"):
             result = checker.run_procedure(proc, unit_filter=lambda u: id(u) in wanted or
