@@ -133,3 +133,19 @@ def test_read_only_runs_only_the_lines_that_change_nothing(target, tmp_path):
     assert scale.verdict == "skipped" and get.verdict == "passed"
     assert get.output_head.strip() == str(target.apps().read_namespaced_deployment(
         "gaudi3-scale-api", "gaudi3-scale").spec.replicas)
+
+
+def test_an_object_a_line_deletes_is_re_created(target, tmp_path):
+    core = target.core()
+    core.create_namespaced_config_map("gaudi3-scale", {"metadata": {"name": "runbook-check-probe"}, "data": {"k": "v"}})
+    path = copy_runbook(tmp_path, "# R\n\n## S\n\n### Clean Up\n```bash\n"
+                                  "kubectl delete configmap runbook-check-probe -n gaudi3-scale\n```\n")
+    checker = Checker(path, settings_mod.load(path), target, tmp_path / "reports")
+    try:
+        result = checker.run(only="Clean Up")
+        assert result.procedures[0].lines[0].verdict == "passed"
+        assert "configmap gaudi3-scale/runbook-check-probe re-created" in result.procedures[0].restored
+        assert core.read_namespaced_config_map("runbook-check-probe", "gaudi3-scale").data == {"k": "v"}
+    finally:
+        checker.close()
+        core.delete_namespaced_config_map("runbook-check-probe", "gaudi3-scale")

@@ -187,6 +187,7 @@ class Checker:
             from ..bdd import snapshot
             self.wait_steady(namespaces)
             snap = snapshot.take(self.target, namespaces)
+            deleted = self._objects_deleted_by(proc)
         try:
             for bi, block in enumerate(proc.blocks):
                 out.lines += self.run_block(proc, bi, block, unit_filter, allowed)
@@ -194,6 +195,7 @@ class Checker:
             if snap is not None:
                 from ..bdd import snapshot
                 out.restored = snapshot.restore(self.target, snap, namespaces)
+                out.restored += self._recreate(deleted)
                 self.wait_steady(namespaces)
         exp = self.settings.expectations.get(proc.slug)
         whole = "".join(l.output_head for l in out.lines)
@@ -307,6 +309,49 @@ class Checker:
         if ns_m and ns_m.group(1) != new_ns:
             fixed = re.sub(r"((?:-n|--namespace)[ =])" + re.escape(ns_m.group(1)) + r"\b", r"\g<1>" + new_ns, fixed, count=1)
         return fixed if fixed != text else None
+
+    # --- objects a line deletes ------------------------------------------------
+    _DELETE = re.compile(r"kubectl\s+delete\s+([a-z.]+)[/\s]+(\S+)(?=.*(?:-n|--namespace)[ =]([a-z0-9-]+))?")
+
+    def _objects_deleted_by(self, proc: Procedure) -> list[dict]:
+        """The objects `kubectl delete KIND NAME` lines name, as they are now
+        (pods are left to their controllers)."""
+        saved = []
+        for u in proc.units:
+            text = filling.fill(u.text, self.placeholder_values(u.text))
+            for m in self._DELETE.finditer(text):
+                kind, name, ns = m.group(1), m.group(2).strip("'\""), m.group(3)
+                if kind in ("pod", "pods", "po") or name.startswith("-"):
+                    continue
+                proc_ = self.target.kubectl(["get", kind, name, "-o", "json"] + (["-n", ns] if ns else []), timeout=30)
+                if proc_.returncode == 0:
+                    saved.append(json.loads(proc_.stdout))
+        return saved
+
+    def _recreate(self, objects: list[dict]) -> list[str]:
+        done = []
+        for obj in objects:
+            meta = obj.get("metadata", {})
+            ns, name, kind = meta.get("namespace"), meta.get("name"), obj.get("kind", "")
+            args = ["get", kind.lower(), name, "-o", "name"] + (["-n", ns] if ns else [])
+            if self.target.kubectl(args, timeout=30).returncode == 0:
+                continue
+            obj = json.loads(json.dumps(obj))
+            for k in ("uid", "resourceVersion", "creationTimestamp", "managedFields", "generation", "selfLink"):
+                obj["metadata"].pop(k, None)
+            obj.pop("status", None)
+            if kind == "Job":   # the Job controller sets these; a re-created Job gets its own
+                obj["spec"].pop("selector", None)
+                for labels in (obj["metadata"].get("labels") or {}, ((obj["spec"].get("template") or {}).get("metadata") or {}).get("labels") or {}):
+                    for key in [k for k in labels if "controller-uid" in k or k == "job-name" or k.endswith("/job-name")]:
+                        labels.pop(key)
+            r = self.target.kubectl(["create", "-f", "-"], timeout=60, input=json.dumps(obj))
+            if r.returncode == 0:
+                done.append(f"{kind.lower()} {ns}/{name} re-created")
+            else:
+                log.error("could not re-create %s %s/%s: %s", kind, ns, name, r.stderr.strip()[:200])
+                done.append(f"{kind.lower()} {ns}/{name} NOT re-created: {r.stderr.strip()[:120]}")
+        return done
 
     # --- steady state -------------------------------------------------------
     def _namespaces(self, proc: Procedure) -> tuple[str, ...]:
