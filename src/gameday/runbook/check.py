@@ -236,8 +236,13 @@ class Checker:
             for r in results:
                 if r.verdict == "not reached":
                     r.verdict, r.reason = "failed", "the block ran past its time bound before this line"
+        needed = ""
         for u, r in zip(units, results):
+            if r.verdict == "needs":
+                needed = needed or f"line {r.line} needs {r.needs}"
             if r.failed:
+                if needed:
+                    r.reason += f" (after {needed}, which did not run here)"
                 self.correct(proc, u, r, ws)
         return results
 

@@ -72,9 +72,15 @@ def cmd_check(args) -> int:
     target, stop = resolve(args.kubeconfig, args.context, args.allow_context)
     reports = Path(args.reports) / "runbook"
     checker = Checker(runbook, cfg, target, reports, read_only=args.read_only)
+    import signal
+
+    def _terminate(signum, frame):
+        raise KeyboardInterrupt   # the procedure's restore runs in its finally
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         result = checker.run(only=args.procedure)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         checker.close()
         if stop:
             stop()
