@@ -17,6 +17,7 @@ from gameday.runbook.scenario import carry_out
 from gameday.target import Target
 
 ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.sandbox]
 SETTINGS = (ROOT / "runbook" / "gaudi3-scale-runbook.gameday.yaml").read_text()
 
 RUNBOOK = """# Copy of a runbook
