@@ -7,3 +7,4 @@ from steps.platform import *  # noqa: F401,F403
 from steps.faults import *  # noqa: F401,F403
 from steps.operator import *  # noqa: F401,F403
 from steps.expectations import *  # noqa: F401,F403
+from steps.runbook import *  # noqa: F401,F403

@@ -1,0 +1,25 @@
+"""When: the operator carries out the runbook itself (the block under a
+heading, as the runbook file says it now)."""
+from pytest_bdd import parsers, when
+
+from gameday.runbook.scenario import carry_out
+
+WHOLE = r'the operator carries out the runbook\'s "(?P<heading>[^"]+)"'
+PART = r'the operator carries out lines (?P<lines>\d+(?:-\d+)?) of the runbook\'s "(?P<heading>[^"]+)"'
+
+
+@when(parsers.re(PART))
+def operator_carries_out_runbook_lines(gameday_run, lines, heading):
+    """Command lines `lines` (counted from 1, e.g. 2-3) of the procedure under
+    that runbook heading, run verbatim in bash like the runbook check does,
+    timed as one step `step:<slug>:<lines>`."""
+    carry_out(gameday_run, heading, lines)
+
+
+@when(parsers.re(WHOLE))
+def operator_carries_out_runbook(gameday_run, heading):
+    """Every block under that runbook heading, as the runbook says it now,
+    run verbatim in bash against the target (placeholders and hostnames from
+    the runbook settings), timed as the step `step:<slug>`. A failed line
+    fails the step with its runbook line number."""
+    carry_out(gameday_run, heading)
