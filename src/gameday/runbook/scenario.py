@@ -59,6 +59,12 @@ def carry_out(run, heading: str, lines: str | None = None, runbook: Path | None 
         if rng[1] > len(commands):
             raise UserError(f"{run.where or run.file}: {heading!r} has {len(commands)} command lines, not {rng[1]}")
         chosen = commands[rng[0] - 1:rng[1]]
+    if getattr(run, "operator", "auto") == "human":
+        # a person carries the lines out in `gameday shell`; gameday shows them and times the person
+        block = "\n".join(u.text for u in (chosen if rng else proc.units)) + "\n"
+        name = proc.slug if not rng else f"{proc.slug}:{rng[0]}-{rng[1]}"
+        run.person_carries_out(name, block, heading=proc.title)
+        return []
     wanted = {id(u) for u in chosen}
     checker = Checker(path, settings_mod.load(path, Path("gameday.yaml")), run.target,
                       Path(run.reports_dir) / "runbook-steps" / re.sub(r"[^a-z0-9]+", "-", run.name.lower())[:60])
