@@ -113,3 +113,14 @@ def test_time_to_acknowledge_and_phases_are_measured_from_the_page():
 def test_no_acknowledgement_is_not_measured():
     ev = [make("fault_injected", 1.0, fault="f"), make("page_received", 2.0, alert="A")]
     assert measure(ev).time_to_acknowledge is None
+
+
+def test_the_report_draws_the_persons_page_ack_and_commands():
+    from gameday.reports.html import chart_data
+    ev = [make("fault_injected", 100.0, fault="f"), make("page_received", 112.0, alert="ApiDown"),
+          make("operator_acknowledged", 142.0, source="shell"),
+          make("operator_command", 150.0, line="kubectl scale deployment api --replicas=5", exit_code=0)]
+    marks = chart_data(ev)["marks"]
+    assert {"t": 12.0, "label": "paged: ApiDown", "cls": "person"} in marks
+    assert {"t": 42.0, "label": "acknowledged: shell", "cls": "person"} in marks
+    assert {"t": 50.0, "label": "ran: kubectl scale deployment api --replicas=5 (exit 0)", "cls": "command"} in marks
