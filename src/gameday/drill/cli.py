@@ -34,6 +34,7 @@ def register(subparsers) -> None:
     p.add_argument("--abort-after", type=int, default=30, metavar="SECONDS")
     p.add_argument("--steady-within", type=float, default=120.0, metavar="SECONDS",
                    help="how long to wait for the steady state before the fault (default 120)")
+    p.add_argument("--project", default=None, metavar="FILE", help="the project file (default: ./gameday.yaml or above)")
     p.set_defaults(func=main)
 
 
@@ -98,7 +99,9 @@ def resolve_target(args):
 
 def main(args) -> int:
     _validate_args(args)
-    specs = [experiment_mod.load(p) for p in args.experiments]  # all valid before anything runs
+    from ..project import current
+    project = current(args.project, required=bool(args.project))
+    specs = [experiment_mod.load(p, project) for p in args.experiments]  # all valid before anything runs
     if args.dry_run:
         if args.kubeconfig:
             # reads the file and checks the allowlist; no request is sent

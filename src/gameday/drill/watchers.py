@@ -20,6 +20,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Callable
 
+from ..httpcheck import request
 from ..timeline import TimelineWriter
 
 INTERVAL = 0.25
@@ -225,19 +226,13 @@ class WorkloadWatcher(_Thread):
         return True, f"{kind} {ns}/{name}: {len(ready)}/{want} ready"
 
 
-def http_probe(url: str, timeout: float = 1.0) -> tuple[int, bytes, float]:
+def http_probe(url: str, timeout: float = 1.0) -> tuple[int, str, float]:
     """(status, body, seconds) of GET url; status 0 when it does not answer."""
-    started = time.monotonic()
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            return resp.status, resp.read(65536), time.monotonic() - started
-    except urllib.error.HTTPError as exc:
-        return exc.code, b"", time.monotonic() - started
-    except (OSError, ValueError):
-        return 0, b"", time.monotonic() - started
+    a = request("GET", url, timeout=timeout)
+    return a.status, a.body if a.status else "", a.seconds
 
 
-def _json_subset(body: bytes, want: dict) -> bool:
+def _json_subset(body: str, want: dict) -> bool:
     if not want:
         return True
     try:
