@@ -100,7 +100,7 @@ def resolve_target(args):
 def main(args) -> int:
     _validate_args(args)
     from ..project import current
-    project = current(args.project, required=bool(args.project))
+    project = current(args.project) if args.project else None  # else each experiment's own
     specs = [experiment_mod.load(p, project) for p in args.experiments]  # all valid before anything runs
     if args.dry_run:
         if args.kubeconfig:

@@ -130,9 +130,11 @@ def load(path: str | Path, project=None) -> ExperimentSpec:
     raw_checks = ext.get("steady_state")
     if raw_checks is None:
         from .steady import default_checks
-        if project is None:
-            from ..project import current
-            project = current(required=False)
+        if project is None:  # the project the experiment sits in
+            from ..project import find
+            from ..project import load as load_project
+            found = find(start=path.resolve().parent)
+            project = load_project(found) if found else None
         raw_checks = default_checks(project)
         if raw_checks is None:
             raise UserError(f"{path}: extension gameday has no steady_state and there is no gameday.yaml to take "
