@@ -16,7 +16,8 @@ from typing import Any, Callable
 from .. import sla as sla_maths
 from ..errors import TargetError, UserError
 from ..httpcheck import Answer as HttpAnswer
-from ..httpcheck import poll, request
+from ..httpcheck import poll
+from ..httpcheck import request as http_request
 from ..target import Target
 from . import commands, sla_table, snapshot
 
@@ -274,7 +275,7 @@ class ScenarioRun:
         method, path = _split_request(request, self.where or self.file)
         data = (body if body is not None else json.dumps(DEFAULT_JOB)).encode() if method in ("POST", "PUT", "PATCH") else None
         with self.drill.step(slugify(f"{method} {path}")):
-            answer = request(method, self.target.service_url(service, namespace) + path, data)
+            answer = http_request(method, self.target.service_url(service, namespace) + path, data)
         self.last_answer = answer
         if not 200 <= answer.status < 300:
             raise StepFailed(f"{method} {path} on {namespace}/{service} answered {answer.status}: {answer.body[:200]!r}")
@@ -377,7 +378,7 @@ class ScenarioRun:
             data = (body if body is not None else json.dumps(DEFAULT_JOB)).encode()
 
         def ask() -> HttpAnswer | None:
-            answer = request(method, url, data)
+            answer = http_request(method, url, data)
             self.last_answer = answer
             return answer if answer.status == status else None
         if wait_until(ask, within) is None:
@@ -484,22 +485,8 @@ def _split_request(request: str, where: str) -> tuple[str, str]:
 
 
 def judge_events(events: list, slas: list[sla_maths.Sla], detection_alert: str | None = None):
-    """The verdict of a scenario's timeline. Pure. A drill with a fault is
-    judged as the engine judges it. Planned work (scaling, maintenance,
-    vacuum) has no fault: its window opens at the first runbook step, so
-    error rate, latency and step durations are measured over the work."""
-    from ..drill.facade import judge_timeline
-    from ..timeline.events import Event
-    if any(e.kind == "fault_injected" for e in events):
-        return judge_timeline(events, slas, detection_alert)
-    failed = next((e for e in events if e.kind == "steady_state_failed" and e.get("phase") == "before"), None)
-    first = next((e for e in events if e.kind == "step_started"), None)
-    if failed is not None or first is None:
-        why = (f"steady state did not hold before the work: {failed.get('reason')}" if failed
-               else "no fault was injected and no runbook step was carried out")
-        return sla_maths.verdict(slas, sla_maths.Measurements(), not_run=why)
-    opened = Event(first.t, "fault_injected", {"fault": f"planned:{first.get('step')}"})
-    return sla_maths.verdict(slas, sla_maths.measure([*events, opened], detection_alert))
+    """The verdict of a scenario's timeline (gameday.sla.judge_timeline)."""
+    return sla_maths.judge_timeline(events, slas, detection_alert)
 
 
 def format_misses(verdict) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ..errors import TargetError, UserError
-from ..sla import Sla, Verdict, measure, parse_all, verdict
+from ..sla import Sla, Verdict, judge_timeline, parse_all
 from ..target import Target
 from ..timeline import Event, TimelineWriter, read
 from .safety import AbortCondition, AbortMonitor, RollbackRegistry, SignalGuard, interrupt_experiment
@@ -393,16 +393,6 @@ class Drill:
             if self.guard:
                 self.guard.restore()
         return self.rollbacks.failures
-
-
-def judge_timeline(events: list[Event], slas: list[Sla], detection_alert: str | None = None) -> Verdict:
-    """Verdict of a recorded drill (pure): did it run, was it aborted, each SLA."""
-    start = next((e.t for e in events if e.kind in ("fault_injected", "step_started")), None)
-    failed = next((e for e in events if e.kind == "steady_state_failed" and e.get("phase", "before") == "before"
-                   and (start is None or e.t <= start)), None)
-    not_run = f"steady state did not hold before the fault: {failed.get('reason')}" if failed else None
-    abort = next((e for e in events if e.kind == "abort"), None)
-    return verdict(slas, measure(events, detection_alert), not_run=not_run, aborted=abort.get("reason") if abort else None)
 
 
 def _jsonable(params: dict) -> dict:
