@@ -18,6 +18,7 @@ from ..errors import TargetError, UserError
 from ..httpcheck import Answer as HttpAnswer
 from ..httpcheck import poll
 from ..httpcheck import request as http_request
+from ..ready import pod_ready
 from ..target import Target
 from . import commands, sla_table, snapshot
 
@@ -195,8 +196,7 @@ class ScenarioRun:
         def trouble(i: dict) -> tuple:
             status = i.get("status", {})
             if b.kind == "pod":
-                ready = all(c.get("ready") for c in status.get("containerStatuses") or [{}])
-                return (status.get("phase") == "Running" and ready, i["metadata"].get("creationTimestamp", ""))
+                return (status.get("phase") == "Running" and pod_ready(i), i["metadata"].get("creationTimestamp", ""))
             return (not status.get("failed"), i["metadata"].get("creationTimestamp", ""))
         return sorted(items, key=trouble)[0]["metadata"]["name"]
 
