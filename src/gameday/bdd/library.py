@@ -222,10 +222,6 @@ class ScenarioRun:
         svc, ns = self.project.lookup_service(service)
         self.inject("network-delay", {"service": svc, "namespace": ns, "ms": ms})
 
-    def run_command(self, line: str, where: str = "") -> CommandResult:
-        argv = commands.parse_command(line, where or self.where or self.file)
-        return self._run_argv(argv, where)
-
     def _run_argv(self, argv: list[str], where: str) -> CommandResult:
         where = where or self.where or self.file
         filled = commands.fill(argv, {p: self.resolve(p) for p in commands.placeholders(argv)

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Callable
@@ -17,26 +18,31 @@ import yaml
 from ..errors import TargetError, UserError
 from ..target import Target, default_sandbox_dir, is_sandbox_context
 
+log = logging.getLogger(__name__)
 READY_TIMEOUT = float(os.environ.get("GAMEDAY_SANDBOX_READY_TIMEOUT", "240"))
 
 
 def resolve(kubeconfig: str | None, context: str | None, allow: list[str] | tuple[str, ...] = (),
-            start_sandbox: Callable[[], object] | None = None, project=None) -> tuple[Target, Callable[[], None] | None]:
-    """(target, stop): `stop` is set when a sandbox was started here."""
+            start_sandbox: Callable[[], object] | None = None, project=None,
+            overrides: dict[str, str] | None = None) -> tuple[Target, Callable[[], None] | None]:
+    """(target, stop): `stop` is set when a sandbox was started here. The
+    one resolver of `gameday drill`, `gameday run` and the pytest plugin."""
+    overrides = overrides or {}
     if kubeconfig:
-        target = Target.connect(kubeconfig, context, allow)
+        target = Target.connect(kubeconfig, context, allow, overrides)
         target.check_reachable()
         return target, None
     for candidate in (_from_env(), _running_sandbox()):
         if candidate is not None:
             try:
-                target = Target.connect(candidate, context, allow)
+                target = Target.connect(candidate, context, allow, overrides)
                 target.check_reachable(timeout=5)
                 return target, None
-            except (UserError, TargetError):
+            except (UserError, TargetError) as exc:
+                log.info("skipping %s: %s", candidate, getattr(exc, "message", exc))
                 continue  # a stale kubeconfig: try the next source
     sb = start_sandbox() if start_sandbox else start_default_sandbox(project)
-    return Target.connect(sb.kubeconfig, context, allow), sb.stop
+    return Target.connect(sb.kubeconfig, context, allow, overrides), sb.stop
 
 
 def _from_env() -> Path | None:

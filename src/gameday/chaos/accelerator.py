@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from chaoslib.exceptions import ActivityFailed
 
-from .kube import core, ignore_not_found, poll
+from ..httpcheck import poll
+from .kube import core, ignore_not_found
 
 HOG_POD = "gameday-hpu-hog"
 

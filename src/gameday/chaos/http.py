@@ -3,7 +3,8 @@ Kubernetes API, as on a real cluster)."""
 from __future__ import annotations
 
 from ..httpcheck import request, status as get_status
-from .kube import poll, service_url
+from ..httpcheck import poll
+from .kube import service_url
 
 
 def service_healthy(service: str, ns: str, path: str = "/health", expect: int = 200, timeout: float = 2.0,

@@ -9,8 +9,6 @@ from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
 
-from ..httpcheck import poll  # noqa: F401  (the providers' bounded wait)
-
 _clients: dict[tuple[str, str | None], Any] = {}
 _lock = threading.Lock()
 

@@ -7,7 +7,8 @@ import random
 
 from chaoslib.exceptions import ActivityFailed
 
-from .kube import apps, core, ignore_not_found, poll
+from ..httpcheck import poll
+from .kube import apps, core, ignore_not_found
 
 REVISION = "deployment.kubernetes.io/revision"
 
@@ -148,11 +149,6 @@ def drain_node(node: str | None = None, pod_selector: str | None = None, ns: str
     return evicted
 
 
-def uncordon_node(node: str | None = None, configuration=None, secrets=None) -> None:
-    api = core(configuration, secrets)
-    api.patch_node(node or _first_node(api), {"spec": {"unschedulable": False}})
-
-
 def uncordon_all_nodes(configuration=None, secrets=None) -> list[str]:
     """Rollback for a drain: every cordoned node schedulable again."""
     api = core(configuration, secrets)
@@ -171,9 +167,3 @@ def _first_node(api) -> str:
     return nodes[0].metadata.name
 
 
-def node_of(label_selector: str, ns: str, configuration=None, secrets=None) -> str:
-    """The node a workload's pod runs on (e.g. the trainer's)."""
-    for p in core(configuration, secrets).list_namespaced_pod(ns, label_selector=label_selector, _request_timeout=10).items:
-        if p.spec.node_name and not p.metadata.deletion_timestamp:
-            return p.spec.node_name
-    raise ActivityFailed(f"no scheduled pod matches {label_selector!r} in {ns}")

@@ -85,16 +85,17 @@ def print_plan(spec, args, target_text: str) -> None:
 
 
 @contextlib.contextmanager
-def resolve_target(args):
-    """The target of this run: a kubeconfig's context, or the sandbox (a
-    running one, else one started for this run and stopped after)."""
-    overrides = _overrides(args.service_url)
-    if args.kubeconfig:
-        yield Target.connect(args.kubeconfig, args.context, args.allow_context, overrides)
-        return
-    from . import sandbox_target
-    with sandbox_target.sandbox_kubeconfig(default_sandbox_dir()) as kubeconfig:
-        yield Target.connect(kubeconfig, None, args.allow_context, overrides)
+def resolve_target(args, project):
+    """The target of this run (gameday.bdd.targets.resolve: a kubeconfig's
+    context, a running sandbox, else one started for this run and stopped after)."""
+    from ..bdd.targets import resolve
+    target, stop = resolve(args.kubeconfig, args.context, [*args.allow_context, *(project.contexts if project else ())],
+                           project=project, overrides=_overrides(args.service_url))
+    try:
+        yield target
+    finally:
+        if stop is not None:
+            stop()
 
 
 def main(args) -> int:
@@ -118,7 +119,7 @@ def main(args) -> int:
         return 0
     from .engine import RunOptions, run
     worst = 0
-    with resolve_target(args) as target:
+    with resolve_target(args, project or next((s.project for s in specs if s.project is not None), None)) as target:
         for spec in specs:
             opts = RunOptions(users=args.users, workers=args.workers, reports_dir=Path(args.reports),
                               steady_within=args.steady_within, abort_error_rate=args.abort_error_rate,

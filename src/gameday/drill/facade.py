@@ -281,7 +281,7 @@ class Drill:
         state: dict[str, Any] = {}
         self.rollbacks.register(fault, lambda: r.kind.rollback(self.configuration, state, **r.params))
         state.update(r.kind.inject(self.configuration, getattr(self, "ledger", None), **r.params) or {})
-        self.mark_fault(fault, kind=r.kind.name, **r.params)
+        self.mark_fault(fault, **r.params)
         return state
 
     def _alert_after_fault(self, name: str) -> Event | None:
@@ -337,9 +337,6 @@ class Drill:
                 return None
             self._check_abort()
             time.sleep(POLL)
-
-    def record_training_progress(self, step: int, pod: str = "") -> None:
-        self.timeline.emit("training_progress", step=int(step), **({"pod": pod} if pod else {}))
 
     def verify_writes(self) -> list[str]:
         """Read back every acknowledged id (`load.readback` of gameday.yaml);

@@ -8,8 +8,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import yaml
-
 from ..errors import UserError
 from .model import Endpoint, HostMapping, Load, Placeholder, Preset, Progress, Project, Readback, Service
 from .schema import Field, Spec, check, compose, line_of, value
