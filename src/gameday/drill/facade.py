@@ -246,6 +246,16 @@ class Drill:
         """Wait (bounded) until the steady state has held for `settle`
         seconds; raises SteadyStateNotMet with what failed otherwise."""
         self.start_watchers()
+        quiet = [Check("alert_not_firing", a) for a in (self.project.quiet_alerts if self.project is not None else ())
+                 if not any(c.kind == "alert_not_firing" and c.name == a for c in self.checks)]
+        self.checks.extend(quiet)  # only before the fault: recovery does not wait for alerts to resolve
+        try:
+            self._confirm(within, settle)
+        finally:
+            for c in quiet:
+                self.checks.remove(c)
+
+    def _confirm(self, within: float, settle: float) -> None:
         deadline = time.time() + within
         while True:
             holds, since, failing = self.steady_state()

@@ -257,7 +257,6 @@ class AlertWatcher(_Thread):
         self.firing: dict[str, float] = {}
         self.by_source: dict[str, dict[str, dict]] = {}
         self.lock = threading.Lock()
-        self.polls = 0
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
@@ -301,7 +300,6 @@ class AlertWatcher(_Thread):
                         del self.firing[name]
                         if self.timeline:
                             self.timeline.emit("alert_resolved", t=now, alert=name, source=kind)
-                    self.polls += 1
                 self.on_change()
             self.stop_event.wait(max(0.0, self.interval - (time.time() - started)))
 
