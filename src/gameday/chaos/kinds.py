@@ -111,14 +111,14 @@ def _unscale(configuration, state, kind, name, namespace, **_):
 
 
 # --- network-cut -------------------------------------------------------------------
-def _cut(configuration, namespace, pods, **_):
+def _cut(configuration, namespace, pods, policy=None, **_):
     from . import network
-    return {"policy": network.deny_ingress(_policy_name(namespace, pods), namespace, _labels(pods), configuration)}
+    return {"policy": network.deny_ingress(policy or _policy_name(namespace, pods), namespace, _labels(pods), configuration)}
 
 
-def _uncut(configuration, state, namespace, pods, **_):
+def _uncut(configuration, state, namespace, pods, policy=None, **_):
     from . import network
-    network.remove_policy(state.get("policy") or _policy_name(namespace, pods), namespace, configuration)
+    network.remove_policy(state.get("policy") or policy or _policy_name(namespace, pods), namespace, configuration)
 
 
 # --- config-set --------------------------------------------------------------------
@@ -188,7 +188,8 @@ LOCAL_KINDS: dict[str, FaultKind] = {k.name: k for k in (
                Param("namespace", required=True), Param("replicas", int, required=True)),
               "back to the previous replica count", _scale, _unscale),
     FaultKind("network-cut", "Deny all ingress to pods with a NetworkPolicy.",
-              (Param("namespace", required=True), Param("pods", required=True, doc="label selector KEY=VALUE")),
+              (Param("namespace", required=True), Param("pods", required=True, doc="label selector KEY=VALUE"),
+               Param("policy", doc="the NetworkPolicy's name (default: derived from the pods)")),
               "delete the NetworkPolicy", _cut, _uncut),
     FaultKind("config-set", "Set a key of a ConfigMap.",
               (Param("configmap", required=True), Param("namespace", required=True), Param("key", required=True),
