@@ -14,6 +14,7 @@ import pytest
 
 from gameday.drill import Drill
 from gameday.human.oncall import Paging, PersonOnCall, block_under
+from gameday.human.session import Session
 from gameday.human.timebox import parse as parse_timebox
 from gameday.target import Target
 from gameday.timeline import read
@@ -48,9 +49,10 @@ def person(tmux: Tmux, session_folder: Path, commands: list[str], drill_timeline
         assert wait_for(lambda: "*** PAGE (FIRING): ApiDown ***" in tmux.screen(), within=240), "no page on screen"
         tmux.type("ack")
         assert wait_for(lambda: any(e.kind == "step_started" for e in read(drill_timeline)), within=120), "no step"
-        for c in commands:
+        for c in [*commands, "done"]:
+            n = len(Session.open(session_folder).commands())
             tmux.type(c)
-        tmux.type("done")
+            assert wait_for(lambda: len(Session.open(session_folder).commands()) > n, within=120), c
     except Exception as exc:  # reported by the test's main thread
         errors.append(exc)
 

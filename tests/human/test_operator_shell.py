@@ -80,12 +80,10 @@ def test_every_command_ack_and_done_are_logged_and_pages_show(tmp_path, tmux):
     session = Session.create(tmp_path / "session", kubeconfig=str(kc), context="gameday-sandbox-test")
     tmux.start([*GAMEDAY, "shell", "--session", str(session.folder)], _env())
     assert wait_for(lambda: "[gameday:gameday-sandbox-test]" in tmux.screen()), tmux.screen()
-    tmux.type("echo hello-operator")
-    tmux.type("false")
-    tmux.type("ack")
-    tmux.type("done")
-    tmux.type("for i in 1 2; do echo loop-$i; done")
-    assert wait_for(lambda: len(session.commands()) >= 5), (tmux.screen(), session.commands_file.read_text())
+    typed = ["echo hello-operator", "false", "ack", "done", "for i in 1 2; do echo loop-$i; done"]
+    for n, line in enumerate(typed, 1):  # as a person does: the next line once the last one is done
+        tmux.type(line)
+        assert wait_for(lambda: len(session.commands()) >= n), (tmux.screen(), session.commands_file.read_text())
     cmds = session.commands()
     assert [c.line for c in cmds[:5]] == ["echo hello-operator", "false", "ack", "done",
                                           "for i in 1 2; do echo loop-$i; done"]

@@ -14,7 +14,6 @@ RATIO_METRICS = ("error_rate",)
 COUNT_METRICS = ("lost_writes", "training_steps_lost")
 METRICS = DURATION_METRICS + RATIO_METRICS + COUNT_METRICS
 
-OPS = ("<=", ">=", "==", "<", ">")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0}
 
 _EXPR = re.compile(
@@ -32,10 +31,6 @@ class Sla:
     limit: float
     unit: str
     text: str
-
-    @property
-    def is_duration(self) -> bool:
-        return self.metric in DURATION_METRICS or self.metric.startswith(("step:", "phase:"))
 
     def holds(self, value: float) -> bool:
         return {
