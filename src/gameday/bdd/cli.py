@@ -30,6 +30,10 @@ def register(subparsers) -> None:
     p.add_argument("--settle", type=float, default=3.0, help="seconds the steady state must hold to count as recovered")
     p.add_argument("--steps", default=vocabulary.DEFAULT_STEPS_MODULE, help="step module (default: steps)")
     p.add_argument("--project", default=None, metavar="FILE", help="the project file (default: ./gameday.yaml or above)")
+    p.add_argument("--operator", choices=("auto", "human"), default="auto",
+                   help="human: gameday breaks the platform and pages a person, who works the runbook in "
+                        "`gameday shell`; gameday times the acknowledgement and each step")
+    p.add_argument("--ack-within", type=float, default=900.0, help="seconds a person has to acknowledge (human operator)")
     p.set_defaults(func=cmd_drill)
 
     c = subparsers.add_parser("coverage", help="which runbook procedures have a scenario, and its last verdict",
@@ -125,6 +129,9 @@ def _run_pytest(args, files: list[str], reports: Path, target, project) -> int:
         argv += ["--gameday-allow-context", ctx]
     if target.context not in args.allow_context:
         argv += ["--gameday-allow-context", target.context]  # already checked here; the child needs it too
+    if getattr(args, "operator", "auto") == "human":
+        # the drill's terminal shows the page and each step; Enter there acknowledges too
+        argv += ["--gameday-operator", "human", "--gameday-ack-within", str(args.ack_within), "-s"]
     if args.markexpr:
         argv += ["-m", args.markexpr]
     if args.keyword:

@@ -64,6 +64,9 @@ class ScenarioRun:
     slas: list[sla_maths.Sla] = field(default_factory=list)     # the scenario's SLA table, known up front
     drill_factory: Callable[..., Any] | None = None
     project: Any = None              # gameday.project.Project (None: found from the working folder)
+    operator: str = "auto"           # "human": a person works the steps in `gameday shell`; gameday times them
+    ack_within_s: float = 900.0      # how long a person has to acknowledge the page
+    person_step_within_s: float = 1800.0  # the hard limit of one step a person carries out
     settle_s: float = 3.0
     bindings: dict[str, Binding] = field(default_factory=dict)
     last_output: CommandResult | None = None
@@ -74,6 +77,7 @@ class ScenarioRun:
     where: str = ""                  # file:line of the step running now (set by the plugin)
     table_lines: tuple[int, ...] = ()  # line of each row of that step's table
     _drill: Any = None
+    _person: Any = None
     _snapshot: snapshot.Snapshot | None = None
 
     # --- step arguments ------------------------------------------------------
@@ -146,6 +150,8 @@ class ScenarioRun:
         """Roll back faults (the drill), then put back what operator steps
         changed. Always runs, also when the scenario failed."""
         failed: list[str] = []
+        if self._person is not None:
+            self._person.__exit__(None, None, None)
         try:
             if self._drill is not None:
                 failed = list(self._drill.close() or [])
@@ -156,7 +162,19 @@ class ScenarioRun:
             raise TargetError(f"rollback failed, the target may not be as it was: {'; '.join(failed)}")
 
     # --- Given ---------------------------------------------------------------
+    @property
+    def person(self):
+        """The person on call (human mode): the session `gameday shell`
+        joins, the page receiver and Alertmanager's route to it."""
+        if self._person is None:
+            from ..human.oncall import PersonOnCall, paging_of
+            self._person = PersonOnCall(self.drill, paging_of(self.project),
+                                        allow_contexts=tuple(getattr(self.project, "contexts", ()) or ())).__enter__()
+        return self._person
+
     def steady_state(self, users: int = 0) -> None:
+        if self.operator == "human":
+            self.person  # the page route is in place before the fault
         if users > 0:
             self.drill.start_load(users=users, spawn_rate=float(users))
         self.drill.confirm_steady_state()
@@ -245,13 +263,25 @@ class ScenarioRun:
             if a in ("-A", "--all-namespaces") and argv[1:2] and argv[1] not in ("get", "describe", "top", "logs"):
                 raise UserError(f"{where}: '{' '.join(argv)}' acts on every namespace, outside the blast radius; refused")
 
+    def person_carries_out(self, step_name: str, block: str, heading: str = "") -> None:
+        from ..human.timebox import parse as parse_timebox
+        step = self.person.carry_out(step_name, block, within=self.person_step_within_s,
+                                     timebox=parse_timebox(heading), heading=heading)
+        if step.ended_by == "timeout":
+            self._fail_with_slas(f"the person did not finish step {step_name!r} within {self.person_step_within_s:g}s")
+
     def operator_runs(self, line: str, where: str = "") -> None:
+        if self.operator == "human":
+            return self.person_carries_out(slugify(line), line)
         argv = commands.parse_command(line, where or self.where or self.file)
         with self.drill.step(slugify(line)):
             self._run_argv(argv, where)
 
-    def carry_out(self, step_name: str, block: str, where: str = "") -> None:
-        """A runbook step: its command lines in order, timed as one step."""
+    def carry_out(self, step_name: str, block: str, where: str = "", heading: str = "") -> None:
+        """A runbook step: its command lines in order, timed as one step.
+        In human mode the person carries it out in `gameday shell`."""
+        if self.operator == "human":
+            return self.person_carries_out(step_name, block, heading)
         lines = commands.split_block(block or "")
         if not lines:
             raise UserError(f"{where or self.where or self.file}: step {step_name!r} has no commands; put the runbook's "
@@ -306,6 +336,12 @@ class ScenarioRun:
         took = self.drill.wait_for_alert(alert, within=within)
         if took is None:
             self._fail_with_slas(f"alert {alert} did not fire within {within:g}s of the fault")
+        if self.operator == "human" and self.person.operator.paged_at is None:
+            # the page is Alertmanager's notification; then the person's acknowledgement
+            if self.person.page(alert, within=within + 60) is None:
+                self._fail_with_slas(f"alert {alert} fired but Alertmanager's webhook never paged gameday's receiver")
+            if self.person.acknowledge(within=self.ack_within_s) is None:
+                self._fail_with_slas(f"nobody acknowledged the page within {self.ack_within_s:g}s")
 
     def expect_recovered(self, within: float) -> None:
         took = self.drill.wait_recovered(within=within, settle=self.settle_s)
@@ -433,7 +469,12 @@ class ScenarioRun:
             drill.checks.remove(check)
 
     def judge(self, slas: list[sla_maths.Sla]):
-        """The verdict from the timeline file alone (see `judge_events`)."""
+        """The verdict from the timeline file alone (see `judge_events`); a
+        person's steps are also judged against their time boxes."""
+        if self._person is not None:
+            known = {s.metric for s in slas}
+            slas = [*slas, *(x for x in sla_maths.parse_all(self._person.timebox_slas(), "time box")
+                             if x.metric not in known)]
         path = self.timeline_path
         from ..timeline.store import read
         return judge_events(read(path) if path else [], slas, getattr(self._drill, "detection_alert", None))

@@ -46,6 +46,10 @@ def pytest_addoption(parser):
                     help="allow drills against this context (repeatable)")
     group.addoption("--gameday-reports", default=None, help=f"reports folder (default {DEFAULT_REPORTS})")
     group.addoption("--gameday-progress", action="store_true", help="print each scenario and step as it runs")
+    group.addoption("--gameday-operator", default="auto", choices=("auto", "human"),
+                    help="human: a person carries out the operator steps in `gameday shell`, gameday pages and times them")
+    group.addoption("--gameday-ack-within", type=float, default=900.0,
+                    help="seconds a person has to acknowledge the page (human operator)")
     group.addoption("--gameday-project", default=None,
                     help="the project file (default: $GAMEDAY_PROJECT, else the nearest gameday.yaml)")
     group.addoption("--gameday-settle", type=float, default=3.0,
@@ -113,7 +117,9 @@ def gameday_run(request, gameday_target):
     folder = session.reports / "scenarios" / f"{Path(info.get('file', 'feature')).stem}--{slugify(name)}"
     run = ScenarioRun(gameday_target, name, folder, file=info.get("file", "feature"),
                       project=gameday_project_of(request.config),
-                      slas=info.get("slas", []), settle_s=request.config.getoption("--gameday-settle"))
+                      slas=info.get("slas", []), settle_s=request.config.getoption("--gameday-settle"),
+                      operator=request.config.getoption("--gameday-operator"),
+                      ack_within_s=request.config.getoption("--gameday-ack-within"))
     info["run"] = run
     yield run
     try:

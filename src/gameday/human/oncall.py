@@ -35,6 +35,16 @@ class Paging:
     route_within: float = 90.0
 
 
+def paging_of(project) -> Paging:
+    """The paging settings of a project: Alertmanager where its monitoring
+    says (a Service), its configuration in the ConfigMap named after it."""
+    am = getattr(project, "alertmanager", None)
+    if am is not None and getattr(am, "service", ""):
+        return Paging(alertmanager_service=am.service, alertmanager_namespace=am.namespace or "monitoring",
+                      config_map=f"{am.service}-config")
+    return Paging()
+
+
 class PersonOnCall:
     def __init__(self, drill, paging: Paging = Paging(), *, allow_contexts: tuple[str, ...] = (),
                  out=None, stdin=None):
