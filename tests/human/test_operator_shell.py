@@ -72,7 +72,8 @@ def tmux(tmp_path):
 
 def _env():
     src = str(Path(__file__).resolve().parents[2] / "src")
-    return {"PYTHONPATH": src, "PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), "TERM": "xterm"}
+    return {"PYTHONPATH": src, "PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), "TERM": "xterm",
+            "GAMEDAY_SHELL_ABORT_WINDOW": "120"}
 
 
 def test_every_command_ack_and_done_are_logged_and_pages_show(tmp_path, tmux):
@@ -97,6 +98,22 @@ def test_every_command_ack_and_done_are_logged_and_pages_show(tmp_path, tmux):
                          "alerts": [{"labels": {"alertname": "ApiDown", "severity": "critical"},
                                      "annotations": {"summary": "API is down"}}]})
     assert wait_for(lambda: "*** PAGE (FIRING): ApiDown ***" in tmux.screen()), tmux.screen()
+
+    tmux.run("send-keys", "-t", tmux.name, "C-c")
+    assert wait_for(lambda: "Ctrl-C again within 120 s" in tmux.screen()), tmux.screen()
+    assert "abort" not in [c.word for c in session.controls()], "one Ctrl-C (a cancelled line) does not end the drill"
+    tmux.run("send-keys", "-t", tmux.name, "C-c")
+    assert wait_for(lambda: "abort" in [c.word for c in session.controls()]), tmux.screen()
+
+
+def test_ctrl_c_twice_in_the_shell_ends_the_drill(tmp_path):
+    from gameday.human.operator import HumanOperator, PersonEndedDrill
+    from gameday.timeline import TimelineWriter
+    session = Session.create(tmp_path / "s", kubeconfig="k", context="c")
+    op = HumanOperator(TimelineWriter(tmp_path / "t.jsonl"), session)
+    session.say("abort", source="shell")
+    with pytest.raises(PersonEndedDrill):
+        op.carry_out("x", "kubectl get pods\n", within=30)
 
 
 def test_the_shell_refuses_a_context_not_on_the_allowlist(tmp_path):

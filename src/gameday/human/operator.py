@@ -33,6 +33,11 @@ class StepResult:
     comparison: comparing.Comparison = field(default_factory=comparing.Comparison)
 
 
+class PersonEndedDrill(KeyboardInterrupt):
+    """The person pressed Ctrl-C twice in `gameday shell`: the drill ends as
+    on Ctrl-C in its own terminal, every fault rolled back."""
+
+
 class HumanOperator:
     """One person working one drill. `timeline` is the drill's TimelineWriter."""
 
@@ -91,6 +96,7 @@ class HumanOperator:
         received after `since`; None when none came within the bound."""
         deadline = time.monotonic() + within
         while True:
+            self._check_abort()
             for page in self.session.pages():
                 if since is not None and float(page.get("t_received", 0)) < since:
                     continue
@@ -157,7 +163,12 @@ class HumanOperator:
         return result
 
     # --- helpers ---------------------------------------------------------------
+    def _check_abort(self) -> None:
+        if any(c.word == "abort" for c in self.session.controls()):
+            raise PersonEndedDrill("the person ended the drill from gameday shell")
+
     def _word_after(self, word: str, since: float):
+        self._check_abort()
         return next((c for c in self.session.controls() if c.word == word and c.t >= since), None)
 
     def _wait_word(self, word: str, since: float, within: float):

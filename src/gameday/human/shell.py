@@ -7,7 +7,8 @@ each command, PROMPT_COMMAND after it) log each command line with its start,
 end and exit status; the output head is cut from output.log later. Pages
 from the drill appear in the terminal as they arrive. `ack` acknowledges the
 page; a bare `done` (which bash itself refuses as a syntax error, so loops
-keep working) says the current runbook step is done."""
+keep working) says the current runbook step is done; Ctrl-C twice at the
+prompt ends the drill (every fault rolled back)."""
 from __future__ import annotations
 
 import os
@@ -48,16 +49,26 @@ __gd_post() {{
 }}
 ack() {{ "$__gd_py" -m gameday.human.shell_log --say "$__gd_s" ack; }}
 gameday-done() {{ "$__gd_py" -m gameday.human.shell_log --say "$__gd_s" done; }}
+__gd_int() {{
+  local now; now=$(date +%s)
+  if [ -n "$__gd_int_at" ] && [ $((now - __gd_int_at)) -le {abort_window} ]; then
+    "$__gd_py" -m gameday.human.shell_log --say "$__gd_s" abort
+  else
+    __gd_int_at=$now; printf '\n(Ctrl-C again within {abort_window} s ends the drill and rolls every fault back)\n'
+  fi
+}}
+trap '__gd_int' INT
 trap '__gd_pre' DEBUG
 PROMPT_COMMAND=__gd_post
 ( tail -n +1 --pid=$$ -f "$__gd_s/pages.jsonl" 2>/dev/null | "$__gd_py" -u -m gameday.human.shell_log --pages & )
-echo "gameday shell on {context}: 'ack' acknowledges the page, 'done' ends the current runbook step, 'exit' leaves."
+echo "gameday shell on {context}: 'ack' acknowledges the page, 'done' ends the current runbook step, Ctrl-C twice ends the drill, 'exit' leaves."
 '''
 
 
 def rcfile(session: sessions.Session, python: str = sys.executable) -> str:
     info = session.info
-    return _RC.format(session=shlex.quote(str(session.folder)), python=shlex.quote(python),
+    window = int(os.environ.get("GAMEDAY_SHELL_ABORT_WINDOW", "5"))
+    return _RC.format(abort_window=window, session=shlex.quote(str(session.folder)), python=shlex.quote(python),
                       kubeconfig=shlex.quote(str(info["kubeconfig"])), context=str(info["context"]).replace("'", ""))
 
 

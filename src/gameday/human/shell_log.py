@@ -42,7 +42,8 @@ def main(argv: list[str]) -> int:
         folder, word = Path(argv[1]), argv[2]
         _append(folder / "control.jsonl", {"t": time.time(), "word": word, "source": "shell"})
         print({"ack": "acknowledged: the drill's clock has your acknowledgement",
-               "done": "step marked done"}.get(word, word))
+               "done": "step marked done",
+               "abort": "ending the drill: every fault is rolled back"}.get(word, word))
         return 0
     folder, t0, t1, rc, out0, line = argv[:6]
     stripped = line.strip()
