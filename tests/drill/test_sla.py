@@ -154,7 +154,7 @@ def test_a_drill_of_runbook_steps_without_a_fault_opens_the_window_at_the_first_
 
 
 def test_judge_timeline_says_why_a_drill_did_not_run():
-    from gameday.drill.facade import judge_timeline
+    from gameday.sla import judge_timeline
     slas = parse_all(["time_to_recover <= 90s"])
     not_run = judge_timeline([ev("steady_state_failed", 1.0, reason="deployment x: 1/2 pods ready", phase="before")], slas)
     assert not not_run.passed and "1/2 pods ready" in not_run.not_run

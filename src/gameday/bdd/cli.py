@@ -13,7 +13,6 @@ from . import features as features_mod
 from . import preflight, results, runbook, vocabulary
 
 DEFAULT_FEATURES = "features"
-DEFAULT_RUNBOOK = "runbook/gaudi3-scale-runbook.md"
 DEFAULT_REPORTS = "reports/drill"
 
 
@@ -30,14 +29,20 @@ def register(subparsers) -> None:
     p.add_argument("--reports", default=DEFAULT_REPORTS, help=f"reports folder (default: {DEFAULT_REPORTS})")
     p.add_argument("--settle", type=float, default=3.0, help="seconds the steady state must hold to count as recovered")
     p.add_argument("--steps", default=vocabulary.DEFAULT_STEPS_MODULE, help="step module (default: steps)")
+    p.add_argument("--project", default=None, metavar="FILE", help="the project file (default: ./gameday.yaml or above)")
+    p.add_argument("--operator", choices=("auto", "human"), default="auto",
+                   help="human: gameday breaks the platform and pages a person, who works the runbook in "
+                        "`gameday shell`; gameday times the acknowledgement and each step")
+    p.add_argument("--ack-within", type=float, default=900.0, help="seconds a person has to acknowledge (human operator)")
     p.set_defaults(func=cmd_drill)
 
     c = subparsers.add_parser("coverage", help="which runbook procedures have a scenario, and its last verdict",
                               description="Report, for each procedure of the runbook, the scenarios that verify it "
                                           "and their last verdict; exit 1 when a procedure has none.")
-    c.add_argument("runbook", nargs="?", default=DEFAULT_RUNBOOK, help=f"the runbook (default: {DEFAULT_RUNBOOK})")
+    c.add_argument("runbook", nargs="?", default=None, help="the runbook (default: the first of the project's runbooks)")
     c.add_argument("--features", action="append", default=None, help=f"feature files or folders (default: {DEFAULT_FEATURES}/)")
     c.add_argument("--reports", default=DEFAULT_REPORTS, help="where the last drill's verdicts are")
+    c.add_argument("--project", default=None, metavar="FILE", help="the project file (default: ./gameday.yaml or above)")
     c.set_defaults(func=cmd_coverage)
 
     s = subparsers.add_parser("steps", help="list every step phrase with its parameters and docstring")
@@ -52,7 +57,12 @@ def cmd_steps(args) -> int:
 
 
 def cmd_coverage(args) -> int:
-    book = runbook.load(args.runbook)
+    path = args.runbook
+    if path is None:
+        from ..project import current
+        project = current(args.project)
+        path = str(project.resolve(project.runbooks[0]))
+    book = runbook.load(path)
     scenarios = features_mod.load_all(args.features or [DEFAULT_FEATURES])
     cov = coverage_mod.compute(book, scenarios, results.read_verdicts(Path(args.reports)))
     print(coverage_mod.format_table(cov))
@@ -66,6 +76,8 @@ def cmd_drill(args) -> int:
     if not scenarios:
         raise UserError(f"{', '.join(paths)}: no scenarios found; write a .feature file (see docs/writing-scenarios.md)")
     preflight.raise_first(preflight.check(scenarios, vocabulary.phrases(args.steps)))
+    from ..project import current
+    project = current(args.project)  # a bad project file stops here, before any cluster is touched
 
     reports = Path(args.reports)
     reports.mkdir(parents=True, exist_ok=True)
@@ -75,14 +87,14 @@ def cmd_drill(args) -> int:
     stop = None
     if args.kubeconfig:
         from ..target import Target
-        target = Target.connect(args.kubeconfig, args.context, args.allow_context)
+        target = Target.connect(args.kubeconfig, args.context, [*args.allow_context, *project.contexts])
         target.check_reachable()
     else:
         from .targets import resolve
         print("gameday: using the sandbox cluster (starting it if it is not running)", flush=True)
-        target, stop = resolve(None, args.context, args.allow_context)
+        target, stop = resolve(None, args.context, [*args.allow_context, *project.contexts], project=project)
     try:
-        code = _run_pytest(args, [f for f in features_mod.feature_files(paths)], reports, target)
+        code = _run_pytest(args, [f for f in features_mod.feature_files(paths)], reports, target, project)
     finally:
         if stop is not None:
             stop()
@@ -102,12 +114,12 @@ def _runner_module(reports: Path, files: list[str]) -> Path:
     return module
 
 
-def _run_pytest(args, files: list[str], reports: Path, target) -> int:
+def _run_pytest(args, files: list[str], reports: Path, target, project) -> int:
     module = _runner_module(reports, files)
     argv = [sys.executable, "-m", "pytest", str(module), "-p", "gameday.bdd.plugin", "-p", args.steps,
             "--gameday-progress", "--gameday-reports", str(reports),
             "--gameday-kubeconfig", str(target.kubeconfig), "--gameday-context", target.context,
-            "--gameday-settle", str(args.settle),
+            "--gameday-settle", str(args.settle), "--gameday-project", str(project.path.resolve()),
             "--junitxml", str(reports / "junit.xml"), "--cucumberjson", str(reports / "cucumber.json"),
             "-q", "--no-header", "--tb=no", "-p", "no:cacheprovider", "-p", "no:locust", "--rootdir", os.getcwd(),
             "-o", "junit_family=xunit2", "-o", "console_output_style=classic"]
@@ -117,12 +129,15 @@ def _run_pytest(args, files: list[str], reports: Path, target) -> int:
         argv += ["--gameday-allow-context", ctx]
     if target.context not in args.allow_context:
         argv += ["--gameday-allow-context", target.context]  # already checked here; the child needs it too
+    if getattr(args, "operator", "auto") == "human":
+        # the drill's terminal shows the page and each step; Enter there acknowledges too
+        argv += ["--gameday-operator", "human", "--gameday-ack-within", str(args.ack_within), "-s"]
     if args.markexpr:
         argv += ["-m", args.markexpr]
     if args.keyword:
         argv += ["-k", args.keyword]
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([os.getcwd(), *filter(None, [env.get("PYTHONPATH")])])
+    env["PYTHONPATH"] = os.pathsep.join([os.getcwd(), str(project.root.resolve()), *filter(None, [env.get("PYTHONPATH")])])
     proc = subprocess.Popen(argv, env=env)
     # The child rolls back on Ctrl-C (it gets the SIGINT too); pass SIGTERM on
     # and wait for its rollbacks rather than dying first.

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import json
 import re
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from .. import sla as sla_maths
 from ..errors import TargetError, UserError
+from ..httpcheck import Answer as HttpAnswer
+from ..httpcheck import poll
+from ..httpcheck import request as http_request
+from ..ready import pod_ready
 from ..target import Target
 from . import commands, sla_table, snapshot
 
-PLATFORM_NAMESPACES = ("gaudi3-scale", "database", "monitoring")
 COMMAND_TIMEOUT_S = 180.0
 POLL_S = 0.5
 
@@ -39,14 +39,6 @@ class CommandResult:
 
 
 @dataclass
-class HttpAnswer:
-    method: str
-    url: str
-    status: int
-    body: str
-
-
-@dataclass
 class Binding:
     """A runbook placeholder bound to a kind of object, resolved when a
     command uses it (a pod named before a fault is gone after it)."""
@@ -55,15 +47,8 @@ class Binding:
     namespace: str = ""
 
 
-def wait_until(check: Callable[[], Any], within: float, poll: float = POLL_S) -> Any:
-    """Poll `check` until it returns something truthy or `within` seconds
-    pass; returns the last value (falsy on timeout)."""
-    deadline = time.monotonic() + within
-    while True:
-        value = check()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
+def wait_until(check: Callable[[], Any], within: float) -> Any:
+    return poll(check, within, POLL_S)
 
 
 def slugify(text: str) -> str:
@@ -78,6 +63,10 @@ class ScenarioRun:
     file: str = "feature"
     slas: list[sla_maths.Sla] = field(default_factory=list)     # the scenario's SLA table, known up front
     drill_factory: Callable[..., Any] | None = None
+    project: Any = None              # gameday.project.Project (None: found from the working folder)
+    operator: str = "auto"           # "human": a person works the steps in `gameday shell`; gameday times them
+    ack_within_s: float = 900.0      # how long a person has to acknowledge the page
+    person_step_within_s: float = 1800.0  # the hard limit of one step a person carries out
     settle_s: float = 3.0
     bindings: dict[str, Binding] = field(default_factory=dict)
     last_output: CommandResult | None = None
@@ -88,6 +77,7 @@ class ScenarioRun:
     where: str = ""                  # file:line of the step running now (set by the plugin)
     table_lines: tuple[int, ...] = ()  # line of each row of that step's table
     _drill: Any = None
+    _person: Any = None
     _snapshot: snapshot.Snapshot | None = None
 
     # --- step arguments ------------------------------------------------------
@@ -117,19 +107,28 @@ class ScenarioRun:
         return out
 
     # --- the drill -----------------------------------------------------------
+    def __post_init__(self) -> None:
+        if self.project is None:
+            from ..project import current
+            self.project = current()
+
+    @property
+    def namespaces(self) -> tuple[str, ...]:
+        return tuple(self.project.namespaces)
+
     @property
     def drill(self):
         if self._drill is None:
             if self._snapshot is None:
-                self._snapshot = snapshot.take(self.target, PLATFORM_NAMESPACES)
+                self._snapshot = snapshot.take(self.target, self.namespaces)
             factory = self.drill_factory
             if factory is None:
                 from ..drill import Drill as factory
             self.reports_dir.mkdir(parents=True, exist_ok=True)
-            kwargs: dict[str, Any] = {}
+            kwargs: dict[str, Any] = {"project": self.project}
             if self.extra_checks:
-                from ..drill.steady import DEFAULT_CHECKS
-                kwargs["steady_state"] = [*DEFAULT_CHECKS, *self.extra_checks]
+                from ..drill.steady import default_checks
+                kwargs["steady_state"] = [*(default_checks(self.project) or []), *self.extra_checks]
             if self.slas:
                 kwargs["slas"] = [s.text for s in self.slas]  # the engine watches what they measure (training)
             self._drill = factory(self.target, slugify(self.name), self.reports_dir, **kwargs)
@@ -151,17 +150,31 @@ class ScenarioRun:
         """Roll back faults (the drill), then put back what operator steps
         changed. Always runs, also when the scenario failed."""
         failed: list[str] = []
+        if self._person is not None:
+            self._person.__exit__(None, None, None)
         try:
             if self._drill is not None:
                 failed = list(self._drill.close() or [])
         finally:
             if self._snapshot is not None:
-                self.restored = snapshot.restore(self.target, self._snapshot, PLATFORM_NAMESPACES)
+                self.restored = snapshot.restore(self.target, self._snapshot, self.namespaces)
         if failed:
             raise TargetError(f"rollback failed, the target may not be as it was: {'; '.join(failed)}")
 
     # --- Given ---------------------------------------------------------------
+    @property
+    def person(self):
+        """The person on call (human mode): the session `gameday shell`
+        joins, the page receiver and Alertmanager's route to it."""
+        if self._person is None:
+            from ..human.oncall import PersonOnCall, paging_of
+            self._person = PersonOnCall(self.drill, paging_of(self.project),
+                                        allow_contexts=tuple(getattr(self.project, "contexts", ()) or ())).__enter__()
+        return self._person
+
     def steady_state(self, users: int = 0) -> None:
+        if self.operator == "human":
+            self.person  # the page route is in place before the fault
         if users > 0:
             self.drill.start_load(users=users, spawn_rate=float(users))
         self.drill.confirm_steady_state()
@@ -174,8 +187,20 @@ class ScenarioRun:
             raise UserError(f"{self.where or self.file}: placeholders name a pod, a job or a node, not {kind!r}")
         self.bindings[name] = Binding(kind, selector, namespace)
 
+    def binding(self, name: str) -> Binding | None:
+        """The scenario's binding of <name>, else the project's placeholder."""
+        if name in self.bindings:
+            return self.bindings[name]
+        ph = self.project.placeholders.get(f"<{name}>")
+        if ph is not None and ph.names in ("pod", "job", "node"):
+            return Binding(ph.names, ph.selector, ph.namespace)
+        return None
+
     def resolve(self, name: str) -> str:
-        b = self.bindings[name]
+        b = self.binding(name)
+        if b is None:
+            ph = self.project.placeholders[f"<{name}>"]
+            return ph.value
         if b.kind == "node":
             items = self._get_json(["get", "nodes"])
             if not items:
@@ -189,8 +214,7 @@ class ScenarioRun:
         def trouble(i: dict) -> tuple:
             status = i.get("status", {})
             if b.kind == "pod":
-                ready = all(c.get("ready") for c in status.get("containerStatuses") or [{}])
-                return (status.get("phase") == "Running" and ready, i["metadata"].get("creationTimestamp", ""))
+                return (status.get("phase") == "Running" and pod_ready(i), i["metadata"].get("creationTimestamp", ""))
             return (not status.get("failed"), i["metadata"].get("creationTimestamp", ""))
         return sorted(items, key=trouble)[0]["metadata"]["name"]
 
@@ -202,15 +226,25 @@ class ScenarioRun:
 
     # --- When ----------------------------------------------------------------
     def inject(self, fault: str, params: dict[str, Any] | None = None) -> None:
-        self.drill.inject(fault, **(params or {}))
+        self.drill.inject(fault, where=self.where or self.file, **(params or {}))
 
-    def run_command(self, line: str, where: str = "") -> CommandResult:
-        argv = commands.parse_command(line, where or self.where or self.file)
-        return self._run_argv(argv, where)
+    def kill_pods(self, selector: str, namespace: str) -> None:
+        """Inline `pod-kill`: every running pod with these labels."""
+        self.inject("pod-kill", {"selector": selector, "namespace": namespace, "all": True})
+
+    def slow_service(self, service: str, ms: int) -> None:
+        """Inline `network-delay` on a service of the project."""
+        from ..chaos.kinds import kinds
+        if "network-delay" not in kinds():
+            raise UserError(f"{self.where or self.file}: this gameday has no network-delay fault kind yet")
+        svc, ns = self.project.lookup_service(service)
+        self.inject("network-delay", {"service": svc, "namespace": ns, "ms": ms})
 
     def _run_argv(self, argv: list[str], where: str) -> CommandResult:
-        filled = commands.fill(argv, {p: self.resolve(p) for p in commands.placeholders(argv) if p in self.bindings},
-                               where or self.where or self.file)
+        where = where or self.where or self.file
+        filled = commands.fill(argv, {p: self.resolve(p) for p in commands.placeholders(argv)
+                                      if self.binding(p) is not None or f"<{p}>" in self.project.placeholders}, where)
+        self._check_blast_radius(filled, where)
         proc = self.target.kubectl(filled[1:], timeout=COMMAND_TIMEOUT_S)
         self.last_output = CommandResult(filled, proc.returncode, proc.stdout, proc.stderr)
         if proc.returncode != 0:
@@ -218,13 +252,36 @@ class ScenarioRun:
                              f"{(proc.stderr or proc.stdout).strip().splitlines()[-1:] or ['no output']}")
         return self.last_output
 
+    def _check_blast_radius(self, argv: list[str], where: str) -> None:
+        """An operator command aimed at a namespace the project does not allow is refused."""
+        for i, a in enumerate(argv):
+            ns = argv[i + 1] if a in ("-n", "--namespace") and i + 1 < len(argv) else \
+                a.split("=", 1)[1] if a.startswith("--namespace=") else None
+            if ns is not None and not self.project.allows_namespace(ns):
+                raise UserError(f"{where}: '{' '.join(argv)}' touches namespace {ns!r}, outside the blast radius of "
+                                f"{self.project.path} (target.namespaces: {', '.join(self.project.namespaces)}); refused")
+            if a in ("-A", "--all-namespaces") and argv[1:2] and argv[1] not in ("get", "describe", "top", "logs"):
+                raise UserError(f"{where}: '{' '.join(argv)}' acts on every namespace, outside the blast radius; refused")
+
+    def person_carries_out(self, step_name: str, block: str, heading: str = "") -> None:
+        from ..human.timebox import parse as parse_timebox
+        step = self.person.carry_out(step_name, block, within=self.person_step_within_s,
+                                     timebox=parse_timebox(heading), heading=heading)
+        if step.ended_by == "timeout":
+            self._fail_with_slas(f"the person did not finish step {step_name!r} within {self.person_step_within_s:g}s")
+
     def operator_runs(self, line: str, where: str = "") -> None:
+        if self.operator == "human":
+            return self.person_carries_out(slugify(line), line)
         argv = commands.parse_command(line, where or self.where or self.file)
         with self.drill.step(slugify(line)):
             self._run_argv(argv, where)
 
-    def carry_out(self, step_name: str, block: str, where: str = "") -> None:
-        """A runbook step: its command lines in order, timed as one step."""
+    def carry_out(self, step_name: str, block: str, where: str = "", heading: str = "") -> None:
+        """A runbook step: its command lines in order, timed as one step.
+        In human mode the person carries it out in `gameday shell`."""
+        if self.operator == "human":
+            return self.person_carries_out(step_name, block, heading)
         lines = commands.split_block(block or "")
         if not lines:
             raise UserError(f"{where or self.where or self.file}: step {step_name!r} has no commands; put the runbook's "
@@ -279,6 +336,12 @@ class ScenarioRun:
         took = self.drill.wait_for_alert(alert, within=within)
         if took is None:
             self._fail_with_slas(f"alert {alert} did not fire within {within:g}s of the fault")
+        if self.operator == "human" and self.person.operator.paged_at is None:
+            # the page is Alertmanager's notification; then the person's acknowledgement
+            if self.person.page(alert, within=within + 60) is None:
+                self._fail_with_slas(f"alert {alert} fired but Alertmanager's webhook never paged gameday's receiver")
+            if self.person.acknowledge(within=self.ack_within_s) is None:
+                self._fail_with_slas(f"nobody acknowledged the page within {self.ack_within_s:g}s")
 
     def expect_recovered(self, within: float) -> None:
         took = self.drill.wait_recovered(within=within, settle=self.settle_s)
@@ -406,7 +469,12 @@ class ScenarioRun:
             drill.checks.remove(check)
 
     def judge(self, slas: list[sla_maths.Sla]):
-        """The verdict from the timeline file alone (see `judge_events`)."""
+        """The verdict from the timeline file alone (see `judge_events`); a
+        person's steps are also judged against their time boxes."""
+        if self._person is not None:
+            known = {s.metric for s in slas}
+            slas = [*slas, *(x for x in sla_maths.parse_all(self._person.timebox_slas(), "time box")
+                             if x.metric not in known)]
         path = self.timeline_path
         from ..timeline.store import read
         return judge_events(read(path) if path else [], slas, getattr(self._drill, "detection_alert", None))
@@ -454,34 +522,8 @@ def _split_request(request: str, where: str) -> tuple[str, str]:
 
 
 def judge_events(events: list, slas: list[sla_maths.Sla], detection_alert: str | None = None):
-    """The verdict of a scenario's timeline. Pure. A drill with a fault is
-    judged as the engine judges it. Planned work (scaling, maintenance,
-    vacuum) has no fault: its window opens at the first runbook step, so
-    error rate, latency and step durations are measured over the work."""
-    from ..drill.facade import judge_timeline
-    from ..timeline.events import Event
-    if any(e.kind == "fault_injected" for e in events):
-        return judge_timeline(events, slas, detection_alert)
-    failed = next((e for e in events if e.kind == "steady_state_failed" and e.get("phase") == "before"), None)
-    first = next((e for e in events if e.kind == "step_started"), None)
-    if failed is not None or first is None:
-        why = (f"steady state did not hold before the work: {failed.get('reason')}" if failed
-               else "no fault was injected and no runbook step was carried out")
-        return sla_maths.verdict(slas, sla_maths.Measurements(), not_run=why)
-    opened = Event(first.t, "fault_injected", {"fault": f"planned:{first.get('step')}"})
-    return sla_maths.verdict(slas, sla_maths.measure([*events, opened], detection_alert))
-
-
-def http_request(method: str, url: str, data: bytes | None, timeout: float = 10.0) -> HttpAnswer:
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"} if data is not None else {})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return HttpAnswer(method, url, resp.status, resp.read(65536).decode("utf-8", "replace"))
-    except urllib.error.HTTPError as exc:
-        return HttpAnswer(method, url, exc.code, exc.read(65536).decode("utf-8", "replace"))
-    except (urllib.error.URLError, OSError) as exc:
-        return HttpAnswer(method, url, 0, f"{exc.__class__.__name__}: {exc}")
+    """The verdict of a scenario's timeline (gameday.sla.judge_timeline)."""
+    return sla_maths.judge_timeline(events, slas, detection_alert)
 
 
 def format_misses(verdict) -> str:

@@ -46,6 +46,12 @@ def pytest_addoption(parser):
                     help="allow drills against this context (repeatable)")
     group.addoption("--gameday-reports", default=None, help=f"reports folder (default {DEFAULT_REPORTS})")
     group.addoption("--gameday-progress", action="store_true", help="print each scenario and step as it runs")
+    group.addoption("--gameday-operator", default="auto", choices=("auto", "human"),
+                    help="human: a person carries out the operator steps in `gameday shell`, gameday pages and times them")
+    group.addoption("--gameday-ack-within", type=float, default=900.0,
+                    help="seconds a person has to acknowledge the page (human operator)")
+    group.addoption("--gameday-project", default=None,
+                    help="the project file (default: $GAMEDAY_PROJECT, else the nearest gameday.yaml)")
     group.addoption("--gameday-settle", type=float, default=3.0,
                     help="seconds the steady state must hold to count as recovered")
 
@@ -88,11 +94,13 @@ def gameday_target(request, tmp_path_factory):
 
     def start_sandbox():
         from ..sandbox import testing
-        return testing.start(tmp_path_factory.mktemp("drill-sandbox"), config=testing.PLATFORM_CONFIG)
+        from .targets import sandbox_config
+        return testing.start(tmp_path_factory.mktemp("drill-sandbox"), config=sandbox_config(project))
     opt = request.config.getoption
     try:
+        project = gameday_project_of(request.config)
         target, stop = resolve(opt("--gameday-kubeconfig"), opt("--gameday-context"),
-                               opt("--gameday-allow-context"), start_sandbox)
+                               [*opt("--gameday-allow-context"), *project.contexts], start_sandbox, project)
     except (UserError, TargetError) as exc:
         pytest.fail(exc.message, pytrace=False)
     yield target
@@ -108,7 +116,10 @@ def gameday_run(request, gameday_target):
     name = info.get("name", request.node.name)
     folder = session.reports / "scenarios" / f"{Path(info.get('file', 'feature')).stem}--{slugify(name)}"
     run = ScenarioRun(gameday_target, name, folder, file=info.get("file", "feature"),
-                      slas=info.get("slas", []), settle_s=request.config.getoption("--gameday-settle"))
+                      project=gameday_project_of(request.config),
+                      slas=info.get("slas", []), settle_s=request.config.getoption("--gameday-settle"),
+                      operator=request.config.getoption("--gameday-operator"),
+                      ack_within_s=request.config.getoption("--gameday-ack-within"))
     info["run"] = run
     yield run
     try:
@@ -119,6 +130,15 @@ def gameday_run(request, gameday_target):
         # Recorded here, not in a report hook: after Ctrl-C or SIGTERM pytest
         # tears fixtures down without reporting, and the scenario still counts.
         session.record(info)
+
+
+def gameday_project_of(config):
+    """The session's project file (`--gameday-project`, else found); a bad one fails the session."""
+    from ..project import current
+    try:
+        return current(config.getoption("--gameday-project"))
+    except UserError as exc:
+        pytest.fail(exc.message, pytrace=False)
 
 
 def _scenario_slas(scenario, file: str) -> list:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Callable
@@ -17,27 +18,31 @@ import yaml
 from ..errors import TargetError, UserError
 from ..target import Target, default_sandbox_dir, is_sandbox_context
 
-PLATFORM_CONFIG = Path("deploy") / "sandbox" / "sandbox.yaml"
+log = logging.getLogger(__name__)
 READY_TIMEOUT = float(os.environ.get("GAMEDAY_SANDBOX_READY_TIMEOUT", "240"))
 
 
 def resolve(kubeconfig: str | None, context: str | None, allow: list[str] | tuple[str, ...] = (),
-            start_sandbox: Callable[[], object] | None = None) -> tuple[Target, Callable[[], None] | None]:
-    """(target, stop): `stop` is set when a sandbox was started here."""
+            start_sandbox: Callable[[], object] | None = None, project=None,
+            overrides: dict[str, str] | None = None) -> tuple[Target, Callable[[], None] | None]:
+    """(target, stop): `stop` is set when a sandbox was started here. The
+    one resolver of `gameday drill`, `gameday run` and the pytest plugin."""
+    overrides = overrides or {}
     if kubeconfig:
-        target = Target.connect(kubeconfig, context, allow)
+        target = Target.connect(kubeconfig, context, allow, overrides)
         target.check_reachable()
         return target, None
     for candidate in (_from_env(), _running_sandbox()):
         if candidate is not None:
             try:
-                target = Target.connect(candidate, context, allow)
+                target = Target.connect(candidate, context, allow, overrides)
                 target.check_reachable(timeout=5)
                 return target, None
-            except (UserError, TargetError):
+            except (UserError, TargetError) as exc:
+                log.info("skipping %s: %s", candidate, getattr(exc, "message", exc))
                 continue  # a stale kubeconfig: try the next source
-    sb = (start_sandbox or start_default_sandbox)()
-    return Target.connect(sb.kubeconfig, context, allow), sb.stop
+    sb = start_sandbox() if start_sandbox else start_default_sandbox(project)
+    return Target.connect(sb.kubeconfig, context, allow, overrides), sb.stop
 
 
 def _from_env() -> Path | None:
@@ -64,13 +69,21 @@ def _running_sandbox() -> Path | None:
     return path if path.exists() else None
 
 
-def start_default_sandbox():
-    """A sandbox with the reference platform, in this process, ready."""
+def sandbox_config(project) -> Path:
+    """The sandbox config of the project (`target.sandbox` of gameday.yaml)."""
+    if project is None or not project.sandbox_config:
+        raise UserError(f"{project.path if project else 'gameday.yaml'}: no target.sandbox; name the sandbox config "
+                        f"(manifests and images) there, or name a cluster with --kubeconfig")
+    path = project.resolve(project.sandbox_config)
+    if not path.exists():
+        raise UserError(f"{project.path}: target.sandbox {project.sandbox_config} not found; fix the path")
+    return path
+
+
+def start_default_sandbox(project=None):
+    """A sandbox with the project's platform, in this process, ready."""
     from ..sandbox.cluster import Sandbox, SandboxError
-    if not PLATFORM_CONFIG.exists():
-        raise UserError(f"{PLATFORM_CONFIG}: not found; run gameday drill from the project folder, "
-                        f"or name a cluster with --kubeconfig")
-    sb = Sandbox(default_sandbox_dir(), config=PLATFORM_CONFIG)
+    sb = Sandbox(default_sandbox_dir(), config=sandbox_config(project))
     try:
         sb.start()
         sb.wait_ready(READY_TIMEOUT)

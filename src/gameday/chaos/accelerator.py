@@ -1,30 +1,30 @@
-"""HPU out of memory: run `hpu-hog` as a pod pinned to the trainer's node so
-that it takes the accelerator memory the trainer needs (the same fault on a
-real Gaudi card). The hog pod reuses the trainer container's image, its
-environment and its hostPath mounts (the node's device), but requests no
-accelerator of its own."""
+"""Accelerator out of memory: run `hpu-hog` as a pod pinned to the node of the
+pods named (`beside`, a label selector) so that it takes the accelerator
+memory they need (the same fault on a real card). The hog pod reuses their
+container's image, its environment and its hostPath mounts (the node's
+device), but requests no accelerator of its own."""
 from __future__ import annotations
 
 from chaoslib.exceptions import ActivityFailed
 
-from .kube import core, ignore_not_found, poll
+from ..httpcheck import poll
+from .kube import core, ignore_not_found
 
 HOG_POD = "gameday-hpu-hog"
-TRAINER_SELECTOR = "app.kubernetes.io/component=trainer"
 
 
-def start_hpu_hog(ns: str = "gaudi3-scale", trainer_selector: str = TRAINER_SELECTOR, fraction: float = 0.95,
+def start_hog(ns: str, beside: str, fraction: float = 0.95,
                   hold_seconds: float = 60, image: str | None = None, name: str = HOG_POD,
                   configuration=None, secrets=None) -> str:
-    """Start the hog next to the trainer; returns the node it runs on."""
+    """Start the hog next to the first scheduled pod matching `beside`; returns its node."""
     api = core(configuration, secrets)
-    trainers = [p for p in api.list_namespaced_pod(ns, label_selector=trainer_selector, _request_timeout=10).items
+    pods = [p for p in api.list_namespaced_pod(ns, label_selector=beside, _request_timeout=10).items
                 if p.spec.node_name and not p.metadata.deletion_timestamp]
-    if not trainers:
-        raise ActivityFailed(f"no scheduled trainer pod ({trainer_selector}) in {ns}")
-    trainer = trainers[0]
-    tc = trainer.spec.containers[0]
-    host_volumes = [v for v in trainer.spec.volumes or [] if v.host_path is not None]
+    if not pods:
+        raise ActivityFailed(f"no scheduled pod ({beside}) in {ns} to put the hog beside")
+    peer = pods[0]
+    tc = peer.spec.containers[0]
+    host_volumes = [v for v in peer.spec.volumes or [] if v.host_path is not None]
     names = {v.name for v in host_volumes}
     san = api.api_client.sanitize_for_serialization
     body = {
@@ -32,7 +32,7 @@ def start_hpu_hog(ns: str = "gaudi3-scale", trainer_selector: str = TRAINER_SELE
         "metadata": {"name": name, "namespace": ns,
                      "labels": {"app.kubernetes.io/managed-by": "gameday", "gameday.io/fault": "hpu-hog"}},
         "spec": {
-            "nodeName": trainer.spec.node_name,
+            "nodeName": peer.spec.node_name,
             "restartPolicy": "Never",
             "terminationGracePeriodSeconds": 5,
             "volumes": [san(v) for v in host_volumes],
@@ -48,10 +48,10 @@ def start_hpu_hog(ns: str = "gaudi3-scale", trainer_selector: str = TRAINER_SELE
     ignore_not_found(api.delete_namespaced_pod, name, ns, grace_period_seconds=0)
     poll(lambda: _gone(api, name, ns), 30)
     api.create_namespaced_pod(ns, body)
-    return trainer.spec.node_name
+    return peer.spec.node_name
 
 
-def stop_hpu_hog(ns: str = "gaudi3-scale", name: str = HOG_POD, configuration=None, secrets=None) -> bool:
+def stop_hog(ns: str, name: str = HOG_POD, configuration=None, secrets=None) -> bool:
     """Delete the hog pod (its SIGTERM frees the memory at once); waits until gone."""
     api = core(configuration, secrets)
     ignore_not_found(api.delete_namespaced_pod, name, ns, grace_period_seconds=5)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import urllib.request
 
-from .kube import poll, service_url
+from ..httpcheck import poll
+from .kube import service_url
 
 PROMETHEUS = ("prometheus", "monitoring")
 ALERTMANAGER = ("alertmanager", "monitoring")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
@@ -67,16 +66,6 @@ def ignore_not_found(fn, *args, **kwargs):
         if exc.status == 404:
             return None
         raise
-
-
-def poll(condition, timeout: float, interval: float = 0.25):
-    """Call condition() until it returns a truthy value or timeout passes."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
 
 
 def service_url(name: str, namespace: str, configuration=None, secrets=None) -> str:

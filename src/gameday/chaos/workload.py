@@ -7,7 +7,8 @@ import random
 
 from chaoslib.exceptions import ActivityFailed
 
-from .kube import apps, core, ignore_not_found, poll
+from ..httpcheck import poll
+from .kube import apps, core, ignore_not_found
 
 REVISION = "deployment.kubernetes.io/revision"
 
@@ -31,36 +32,27 @@ def kill_pods(label_selector: str, ns: str = "default", qty: int = 1, all: bool 
     return [p.metadata.name for p in victims]
 
 
-def _ready(obj) -> bool:
-    spec_replicas = obj.spec.replicas if obj.spec.replicas is not None else 1
-    st = obj.status
-    if st is None or (st.observed_generation or 0) < (obj.metadata.generation or 0):
-        return False
-    return (st.ready_replicas or 0) >= spec_replicas and (st.updated_replicas or 0) >= spec_replicas \
-        and (st.replicas or 0) == spec_replicas
-
-
-def _ready_pods(obj, ns: str, configuration=None, secrets=None) -> int:
-    """Pods of the workload that are Ready and not terminating, read now: the
-    controller's status lags a pod that was just killed."""
+def _readiness(kind: str, obj, ns: str, configuration=None, secrets=None) -> bool:
+    """gameday.ready over the object and its pods read now (the controller's
+    status lags a pod that was just killed)."""
+    from ..ready import workload_ready
+    api = core(configuration, secrets)
+    san = api.api_client.sanitize_for_serialization
     selector = ",".join(f"{k}={v}" for k, v in (obj.spec.selector.match_labels or {}).items())
-    pods = core(configuration, secrets).list_namespaced_pod(ns, label_selector=selector, _request_timeout=10).items
-    return sum(1 for p in pods if not p.metadata.deletion_timestamp and p.status and any(
-        c.type == "Ready" and c.status == "True" for c in p.status.conditions or []))
+    pods = api.list_namespaced_pod(ns, label_selector=selector, _request_timeout=10).items
+    return workload_ready(kind, san(obj), [san(p) for p in pods])[0]
 
 
 def deployment_ready(name: str, ns: str = "default", configuration=None, secrets=None) -> bool:
     """Probe: the deployment's rollout is complete and every replica ready."""
     dep = apps(configuration, secrets).read_namespaced_deployment(name, ns, _request_timeout=10)
-    want = dep.spec.replicas if dep.spec.replicas is not None else 1
-    return _ready(dep) and _ready_pods(dep, ns, configuration, secrets) >= want
+    return _readiness("deployment", dep, ns, configuration, secrets)
 
 
 def statefulset_ready(name: str, ns: str = "default", configuration=None, secrets=None) -> bool:
     """Probe: every replica of the StatefulSet is ready."""
     ss = apps(configuration, secrets).read_namespaced_stateful_set(name, ns, _request_timeout=10)
-    want = ss.spec.replicas if ss.spec.replicas is not None else 1
-    return (ss.status.ready_replicas or 0) >= want and _ready_pods(ss, ns, configuration, secrets) >= want
+    return _readiness("statefulset", ss, ns, configuration, secrets)
 
 
 def wait_deployment_ready(name: str, ns: str = "default", timeout: float = 120, configuration=None, secrets=None) -> bool:
@@ -157,11 +149,6 @@ def drain_node(node: str | None = None, pod_selector: str | None = None, ns: str
     return evicted
 
 
-def uncordon_node(node: str | None = None, configuration=None, secrets=None) -> None:
-    api = core(configuration, secrets)
-    api.patch_node(node or _first_node(api), {"spec": {"unschedulable": False}})
-
-
 def uncordon_all_nodes(configuration=None, secrets=None) -> list[str]:
     """Rollback for a drain: every cordoned node schedulable again."""
     api = core(configuration, secrets)
@@ -180,9 +167,3 @@ def _first_node(api) -> str:
     return nodes[0].metadata.name
 
 
-def node_of(label_selector: str, ns: str, configuration=None, secrets=None) -> str:
-    """The node a workload's pod runs on (e.g. the trainer's)."""
-    for p in core(configuration, secrets).list_namespaced_pod(ns, label_selector=label_selector, _request_timeout=10).items:
-        if p.spec.node_name and not p.metadata.deletion_timestamp:
-            return p.spec.node_name
-    raise ActivityFailed(f"no scheduled pod matches {label_selector!r} in {ns}")

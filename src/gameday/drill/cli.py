@@ -34,6 +34,7 @@ def register(subparsers) -> None:
     p.add_argument("--abort-after", type=int, default=30, metavar="SECONDS")
     p.add_argument("--steady-within", type=float, default=120.0, metavar="SECONDS",
                    help="how long to wait for the steady state before the fault (default 120)")
+    p.add_argument("--project", default=None, metavar="FILE", help="the project file (default: ./gameday.yaml or above)")
     p.set_defaults(func=main)
 
 
@@ -84,21 +85,24 @@ def print_plan(spec, args, target_text: str) -> None:
 
 
 @contextlib.contextmanager
-def resolve_target(args):
-    """The target of this run: a kubeconfig's context, or the sandbox (a
-    running one, else one started for this run and stopped after)."""
-    overrides = _overrides(args.service_url)
-    if args.kubeconfig:
-        yield Target.connect(args.kubeconfig, args.context, args.allow_context, overrides)
-        return
-    from . import sandbox_target
-    with sandbox_target.sandbox_kubeconfig(default_sandbox_dir()) as kubeconfig:
-        yield Target.connect(kubeconfig, None, args.allow_context, overrides)
+def resolve_target(args, project):
+    """The target of this run (gameday.bdd.targets.resolve: a kubeconfig's
+    context, a running sandbox, else one started for this run and stopped after)."""
+    from ..bdd.targets import resolve
+    target, stop = resolve(args.kubeconfig, args.context, [*args.allow_context, *(project.contexts if project else ())],
+                           project=project, overrides=_overrides(args.service_url))
+    try:
+        yield target
+    finally:
+        if stop is not None:
+            stop()
 
 
 def main(args) -> int:
     _validate_args(args)
-    specs = [experiment_mod.load(p) for p in args.experiments]  # all valid before anything runs
+    from ..project import current
+    project = current(args.project) if args.project else None  # else each experiment's own
+    specs = [experiment_mod.load(p, project) for p in args.experiments]  # all valid before anything runs
     if args.dry_run:
         if args.kubeconfig:
             # reads the file and checks the allowlist; no request is sent
@@ -115,7 +119,7 @@ def main(args) -> int:
         return 0
     from .engine import RunOptions, run
     worst = 0
-    with resolve_target(args) as target:
+    with resolve_target(args, project or next((s.project for s in specs if s.project is not None), None)) as target:
         for spec in specs:
             opts = RunOptions(users=args.users, workers=args.workers, reports_dir=Path(args.reports),
                               steady_within=args.steady_within, abort_error_rate=args.abort_error_rate,

@@ -139,7 +139,8 @@ def run(spec: ExperimentSpec, target: Target, opts: RunOptions, out: Callable[[s
         abort = AbortCondition(opts.abort_error_rate, opts.abort_seconds)
     users = spec.users if opts.users is None else opts.users
     drill = Drill(target, spec.name, reports, detection_alert=spec.detection_alert, steady_state=spec.steady_state_raw,
-                  live=live_printer(out), abort=abort, experiment=str(spec.path), slas=[s.text for s in spec.slas])
+                  live=live_printer(out), abort=abort, experiment=str(spec.path), slas=[s.text for s in spec.slas],
+                  project=spec.project)
     journal: dict | None = None
     journal_path = reports / f"{drill.slug}.journal.json"
     reason = ""

@@ -43,6 +43,7 @@ class ExperimentSpec:
     settle: float = 3.0
     steps: tuple[str, ...] = ()
     abort: AbortCondition | None = None
+    project: object = None          # gameday.project.Project the defaults came from
 
     @property
     def name(self) -> str:
@@ -72,7 +73,7 @@ def _num(value, what: str, source: Path, minimum: float = 0.0) -> float:
     return float(value)
 
 
-def load(path: str | Path) -> ExperimentSpec:
+def load(path: str | Path, project=None) -> ExperimentSpec:
     path = Path(path)
     try:
         text = path.read_text()
@@ -127,12 +128,23 @@ def load(path: str | Path) -> ExperimentSpec:
         condition = AbortCondition(_num(abort.get("error_rate"), "abort.error_rate", path),
                                    int(_num(abort.get("seconds"), "abort.seconds", path, 1)))
     raw_checks = ext.get("steady_state")
+    if raw_checks is None:
+        from .steady import default_checks
+        if project is None:  # the project the experiment sits in
+            from ..project import find
+            from ..project import load as load_project
+            found = find(start=path.resolve().parent)
+            project = load_project(found) if found else None
+        raw_checks = default_checks(project)
+        if raw_checks is None:
+            raise UserError(f"{path}: extension gameday has no steady_state and there is no gameday.yaml to take "
+                            f"it from; add one of them")
     checks = parse_checks(raw_checks, f"{path}: extension gameday")
     return ExperimentSpec(path=path, doc=doc, title=str(doc.get("title", path.stem)), slas=slas, users=users,
                           spawn_rate=spawn, warmup=warmup, detection_alert=alert, steady_state_raw=raw_checks, checks=checks,
                           recover_within=_num(recovery.get("within", 120), "recovery.within", path),
                           settle=_num(recovery.get("settle", 3), "recovery.settle", path),
-                          steps=tuple(steps), abort=condition)
+                          steps=tuple(steps), abort=condition, project=project)
 
 
 def _validate_chaostoolkit(doc: dict, path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 import threading
 import time
@@ -15,13 +16,14 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ..errors import TargetError, UserError
-from ..sla import Sla, Verdict, measure, parse_all, verdict
+from ..sla import Sla, Verdict, judge_timeline, parse_all
 from ..target import Target
 from ..timeline import Event, TimelineWriter, read
 from .safety import AbortCondition, AbortMonitor, RollbackRegistry, SignalGuard, interrupt_experiment
-from .steady import API, Check, parse_checks
+from .steady import Check, default_checks, parse_checks
 from .watchers import AlertWatcher, HttpProbeWatcher, Signal, TrainingWatcher, WorkloadWatcher
 
+log = logging.getLogger(__name__)
 POLL = 0.05  # how often a wait re-reads the watchers' state (they observe at 250 ms or finer)
 
 
@@ -58,7 +60,10 @@ class Drill:
     def __init__(self, target: Target, name: str, reports_dir: str | Path = "reports", *,
                  detection_alert: str | None = None, steady_state: list | None = None,
                  live: Callable[[Event], None] | None = None, abort: AbortCondition | None = None,
-                 experiment: str | None = None, slas: list[str] | None = None, handle_signals: bool = True):
+                 experiment: str | None = None, slas: list[str] | None = None, handle_signals: bool = True,
+                 project=None):
+        from ..project import current
+        self.project = project if project is not None else current(required=False)
         self.target = target
         self.name = name
         self.slug = slugify(name)
@@ -73,7 +78,7 @@ class Drill:
         self.acked_path.unlink(missing_ok=True)
         self.configuration: dict[str, Any] = {**target.chaos_configuration(), "acked_ids_file": str(self.acked_path)}
         self.detection_alert = detection_alert
-        self.checks: list[Check] = parse_checks(steady_state)
+        self.checks: list[Check] = parse_checks(steady_state if steady_state is not None else default_checks(self.project))
         self.rollbacks = RollbackRegistry(self.timeline)
         self.guard = SignalGuard().install() if handle_signals else None
         self.abort_monitor = AbortMonitor(abort, self._on_abort)
@@ -113,7 +118,9 @@ class Drill:
         """Start the watches and probes the steady state and detection read (idempotent)."""
         if self._workloads is not None:
             return
-        namespaces = sorted({c.ns for c in self.checks if c.kind in ("deployment", "statefulset")} | {API[1]})
+        namespaces = sorted({c.ns for c in self.checks if c.kind in ("deployment", "statefulset")}
+                            | ({self.project.service(self.project.load.service).namespace}
+                               if self.project is not None and self.project.load.service else set()))
         self._workloads = WorkloadWatcher(self.target.api_client(), namespaces, self.timeline, self._evaluate)
         self._workloads.start()
         for c in self.checks:
@@ -122,11 +129,14 @@ class Drill:
                 self._probes[c.label] = HttpProbeWatcher(c.label, url, self.timeline, c.expect, c.json,
                                                          c.max_latency_ms, self._evaluate)
         sources = {}
-        for kind, (svc, ns) in (("prometheus", ("prometheus", "monitoring")), ("alertmanager", ("alertmanager", "monitoring"))):
-            try:
-                sources[kind] = self.target.service_url(svc, ns)
-            except (TargetError, UserError):
+        for kind in ("prometheus", "alertmanager"):
+            where = getattr(self.project, kind, None) if self.project is not None else None
+            if where is None:
                 continue
+            try:
+                sources[kind] = where.url.rstrip("/") if where.url else self.target.service_url(where.service, where.namespace)
+            except (TargetError, UserError) as exc:
+                log.warning("%s (%s) not reachable, alerts are not watched there: %s", kind, where.label, exc)
         self._alerts = AlertWatcher(sources, self.timeline, self._evaluate) if sources else None
         for w in [*self._probes.values(), *([self._alerts] if self._alerts else [])]:
             w.start()
@@ -136,11 +146,26 @@ class Drill:
             raise TargetError(f"could not list and watch workloads on {self.target.context!r} within {timeout:.0f}s")
         self._evaluate()
 
-    def watch_training(self, service: str = "gaudi3-scale-trainer", ns: str = "gaudi3-scale") -> None:
-        """Record the trainer's progress (for `training_steps_lost`)."""
+    def watch_training(self) -> None:
+        """Record the project's progress (`progress` of gameday.yaml: for
+        `training_steps_lost` and "progresses")."""
         if self._training is None:
-            self._training = TrainingWatcher(self.target.service_url(service, ns) + "/metrics", self.timeline)
+            progress = self.project.progress if self.project is not None else None
+            if progress is None:
+                raise UserError(f"{self._project_file()}: declare progress: {{service: NAME, path: /metrics}} "
+                                f"to measure progress")
+            svc = self.project.service(progress.service)
+            self._training = TrainingWatcher(self.target.service_url(svc.service, svc.namespace) + progress.path,
+                                             self.timeline)
             self._training.start()
+
+    def _project_file(self) -> str:
+        return str(self.project.path) if self.project is not None else "gameday.yaml"
+
+    def _load_service(self):
+        if self.project is None or not self.project.load.service:
+            raise UserError(f"{self._project_file()}: declare load: {{locustfile: ..., service: NAME}} to run load")
+        return self.project.service(self.project.load.service)
 
     def _evaluate(self) -> None:
         """Recompute the steady state from what the watchers hold; called by
@@ -183,7 +208,11 @@ class Drill:
         `load_sample` a second and `writes_acked` go to the timeline.
         Returns after `warmup` seconds of samples (at least two)."""
         from ..load import LoadRun
-        host = host or self.target.service_url(*API)
+        if host is None:
+            svc = self._load_service()
+            host = self.target.service_url(svc.service, svc.namespace)
+        if locustfile is None and self.project is not None and self.project.load.locustfile:
+            locustfile = str(self.project.resolve(self.project.load.locustfile))
         self.load = LoadRun(host, users=users, spawn_rate=spawn_rate, workers=workers, locustfile=locustfile,
                             on_sample=self._on_sample, log_path=self.reports_dir / f"{self.slug}.locust.log")
         try:
@@ -217,6 +246,16 @@ class Drill:
         """Wait (bounded) until the steady state has held for `settle`
         seconds; raises SteadyStateNotMet with what failed otherwise."""
         self.start_watchers()
+        quiet = [Check("alert_not_firing", a) for a in (self.project.quiet_alerts if self.project is not None else ())
+                 if not any(c.kind == "alert_not_firing" and c.name == a for c in self.checks)]
+        self.checks.extend(quiet)  # only before the fault: recovery does not wait for alerts to resolve
+        try:
+            self._confirm(within, settle)
+        finally:
+            for c in quiet:
+                self.checks.remove(c)
+
+    def _confirm(self, within: float, settle: float) -> None:
         deadline = time.time() + within
         while True:
             holds, since, failing = self.steady_state()
@@ -242,22 +281,18 @@ class Drill:
     def register_rollback(self, fault: str, fn: Callable[[], Any]) -> None:
         self.rollbacks.register(fault, fn)
 
-    def inject(self, fault: str, **params: Any) -> Any:
-        """Inject a named fault (gameday.chaos.faults.FAULTS) and register its
-        rollback first, so a fault that half-applies is still undone."""
-        from ..chaos.faults import FAULTS
-        if fault not in FAULTS:
-            raise UserError(f"unknown fault {fault!r}; known: {', '.join(sorted(FAULTS))}")
-        spec = FAULTS[fault]
+    def inject(self, fault: str, where: str = "", **params: Any) -> dict:
+        """Inject a preset of the project or a fault kind (see
+        gameday.chaos.faults) and register its rollback first, so a fault
+        that half-applies is still undone. Returns the kind's state."""
+        from ..chaos.faults import resolve
+        r = resolve(self.project, fault, params, where)
         self.start_watchers()
-        produced: dict[str, Any] = {}
-        if spec.rollback is not None:
-            self.rollbacks.register(fault, lambda: spec.rollback(configuration=self.configuration, **{**params, **produced}))
-        result = spec.action(configuration=self.configuration, **params)
-        if isinstance(result, dict):
-            produced.update(result)
-        self.mark_fault(fault, **params)
-        return result
+        state: dict[str, Any] = {}
+        self.rollbacks.register(fault, lambda: r.kind.rollback(self.configuration, state, **r.params))
+        state.update(r.kind.inject(self.configuration, getattr(self, "ledger", None), **r.params) or {})
+        self.mark_fault(fault, **r.params)
+        return state
 
     def _alert_after_fault(self, name: str) -> Event | None:
         start = self.fault_at or 0.0
@@ -313,14 +348,20 @@ class Drill:
             self._check_abort()
             time.sleep(POLL)
 
-    def record_training_progress(self, step: int, pod: str = "") -> None:
-        self.timeline.emit("training_progress", step=int(step), **({"pod": pod} if pod else {}))
-
     def verify_writes(self) -> list[str]:
-        """Read back every acknowledged job id; returns (and records) the missing ones."""
-        from ..chaos.integrity import missing_jobs
+        """Read back every acknowledged id (`load.readback` of gameday.yaml);
+        returns (and records) the missing ones."""
+        from ..chaos.integrity import missing_writes
         ids = list(dict.fromkeys(self.acked))
-        missing = missing_jobs(self.target.service_url(*API), ids) if ids else []
+        missing: list[str] = []
+        if ids:
+            readback = self.project.load.readback if self.project is not None else None
+            if readback is None:
+                raise UserError(f"{self._project_file()}: declare load.readback (e.g. request: \"GET /jobs/{{id}}\") "
+                                f"to measure lost_writes")
+            svc = self._load_service()
+            missing = missing_writes(self.target.service_url(svc.service, svc.namespace), ids, readback.path,
+                                     readback.method, readback.expect)
         self.timeline.emit("writes_verified", checked=len(ids), missing=missing)
         return missing
 
@@ -328,10 +369,6 @@ class Drill:
         """The verdict, from the timeline file alone."""
         parsed = [s if isinstance(s, Sla) else parse_all([s], source)[0] for s in slas]
         return judge_timeline(read(self.timeline_path), parsed, self.detection_alert)
-
-    def stop_load(self) -> None:
-        if self.load is not None:
-            self.load.stop()
 
     def close(self, outcome: str | None = None) -> list[str]:
         """Roll back every fault (always), stop load and watchers, finish the
@@ -363,16 +400,6 @@ class Drill:
             if self.guard:
                 self.guard.restore()
         return self.rollbacks.failures
-
-
-def judge_timeline(events: list[Event], slas: list[Sla], detection_alert: str | None = None) -> Verdict:
-    """Verdict of a recorded drill (pure): did it run, was it aborted, each SLA."""
-    start = next((e.t for e in events if e.kind in ("fault_injected", "step_started")), None)
-    failed = next((e for e in events if e.kind == "steady_state_failed" and e.get("phase", "before") == "before"
-                   and (start is None or e.t <= start)), None)
-    not_run = f"steady state did not hold before the fault: {failed.get('reason')}" if failed else None
-    abort = next((e for e in events if e.kind == "abort"), None)
-    return verdict(slas, measure(events, detection_alert), not_run=not_run, aborted=abort.get("reason") if abort else None)
 
 
 def _jsonable(params: dict) -> dict:

@@ -1,5 +1,5 @@
-"""The steady-state checks of a drill, as values, and their defaults for the
-reference platform. A check is one of:
+"""The steady-state checks of a drill, as values. The default checks are the
+project's (`steady_state.checks` of gameday.yaml). A check is one of:
 
     {"deployment": NAME, "ns": NS}           rollout complete, all replicas ready
     {"statefulset": NAME, "ns": NS}          all replicas ready
@@ -12,15 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import UserError
-
-API = ("gaudi3-scale-api", "gaudi3-scale")
-
-DEFAULT_CHECKS: list[dict] = [
-    {"deployment": "gaudi3-scale-api", "ns": "gaudi3-scale"},
-    {"statefulset": "postgres", "ns": "database"},
-    {"http": {"service": "gaudi3-scale-api", "ns": "gaudi3-scale", "path": "/health/ready", "expect": 200}},
-]
-
 
 @dataclass(frozen=True)
 class Check:
@@ -44,10 +35,11 @@ class Check:
 def parse_checks(raw: list | None, source: str = "steady_state") -> list[Check]:
     """Checks from their JSON form; a malformed one is a UserError naming `source`."""
     if raw is None:
-        raw = DEFAULT_CHECKS
+        raise UserError(f"{source}: no steady state: declare steady_state.checks in gameday.yaml "
+                        f"or give the drill its checks")
     if not isinstance(raw, list) or not raw:
         raise UserError(f"{source}: steady_state must be a non-empty list of checks like "
-                        f'{{"deployment": "gaudi3-scale-api", "ns": "gaudi3-scale"}}')
+                        f'{{"deployment": "my-api", "ns": "my-namespace"}}')
     out = []
     for item in raw:
         if not isinstance(item, dict):
@@ -68,3 +60,8 @@ def parse_checks(raw: list | None, source: str = "steady_state") -> list[Check]:
         else:
             raise UserError(f"{source}: unknown steady_state check {item!r}; use deployment, statefulset, http or alert_not_firing")
     return out
+
+
+def default_checks(project) -> list[dict] | None:
+    """The project's steady state (None without a project file)."""
+    return [dict(c) for c in project.steady_state] if project is not None else None

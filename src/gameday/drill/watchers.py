@@ -20,6 +20,8 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Callable
 
+from ..httpcheck import request
+from ..ready import ready_condition, workload_ready
 from ..timeline import TimelineWriter
 
 INTERVAL = 0.25
@@ -72,17 +74,6 @@ class _Thread:
         self.stop_event.set()
         if self.thread:
             self.thread.join(5)
-
-
-def _ready_condition(pod: dict) -> tuple[bool, str]:
-    for c in (pod.get("status") or {}).get("conditions") or []:
-        if c.get("type") == "Ready":
-            return c.get("status") == "True", c.get("lastTransitionTime") or ""
-    return False, ""
-
-
-def _labels_match(selector: dict, labels: dict) -> bool:
-    return all(labels.get(k) == v for k, v in (selector or {}).items())
 
 
 class WorkloadWatcher(_Thread):
@@ -168,7 +159,7 @@ class WorkloadWatcher(_Thread):
 
     def _pod_event(self, pod: dict, t: float, deleted: bool) -> None:
         meta, status = pod["metadata"], pod.get("status") or {}
-        ready, ready_since = _ready_condition(pod)
+        ready, ready_since = ready_condition(pod)
         terminating = bool(meta.get("deletionTimestamp"))
         restarts = sum(int(c.get("restartCount") or 0) for c in status.get("containerStatuses") or [])
         reason = ""
@@ -197,47 +188,21 @@ class WorkloadWatcher(_Thread):
                                deleted=deleted or terminating, deleted_at=meta.get("deletionTimestamp") or "")
 
     # --- readiness, read from the watched objects ------------------------
-    def _pods(self, ns: str, selector: dict) -> list[dict]:
-        return [o for (k, n, _), o in self.objects.items()
-                if k == "pod" and n == ns and _labels_match(selector, (o["metadata"].get("labels") or {}))]
-
     def workload_ready(self, kind: str, ns: str, name: str) -> tuple[bool, str]:
-        """A deployment/statefulset holds when its rollout is complete and as
-        many of its pods as it wants are Ready and not terminating."""
+        """Readiness (gameday.ready) of a watched deployment/statefulset."""
         with self.lock:
             obj = self.objects.get((kind, ns, name))
-            if obj is None:
-                return False, f"{kind} {ns}/{name} not found"
-            spec, status = obj.get("spec") or {}, obj.get("status") or {}
-            want = spec.get("replicas", 1)
-            if want == 0:
-                return False, f"{kind} {ns}/{name} scaled to 0"
-            selector = (spec.get("selector") or {}).get("matchLabels") or {}
-            pods = self._pods(ns, selector)
-        ready = [p for p in pods if _ready_condition(p)[0] and not p["metadata"].get("deletionTimestamp")]
-        if len(ready) < want:
-            return False, f"{kind} {ns}/{name}: {len(ready)}/{want} pods ready"
-        if kind == "deployment":
-            if (status.get("observedGeneration") or 0) < (obj["metadata"].get("generation") or 0):
-                return False, f"deployment {ns}/{name}: rollout not observed yet"
-            if (status.get("updatedReplicas") or 0) < want:
-                return False, f"deployment {ns}/{name}: rollout in progress ({status.get('updatedReplicas') or 0}/{want} updated)"
-        return True, f"{kind} {ns}/{name}: {len(ready)}/{want} ready"
+            pods = [o for (k, n, _), o in self.objects.items() if k == "pod" and n == ns]
+        return workload_ready(kind, obj, pods, ns, name)
 
 
-def http_probe(url: str, timeout: float = 1.0) -> tuple[int, bytes, float]:
+def http_probe(url: str, timeout: float = 1.0) -> tuple[int, str, float]:
     """(status, body, seconds) of GET url; status 0 when it does not answer."""
-    started = time.monotonic()
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            return resp.status, resp.read(65536), time.monotonic() - started
-    except urllib.error.HTTPError as exc:
-        return exc.code, b"", time.monotonic() - started
-    except (OSError, ValueError):
-        return 0, b"", time.monotonic() - started
+    a = request("GET", url, timeout=timeout)
+    return a.status, a.body if a.status else "", a.seconds
 
 
-def _json_subset(body: bytes, want: dict) -> bool:
+def _json_subset(body: str, want: dict) -> bool:
     if not want:
         return True
     try:
@@ -292,7 +257,6 @@ class AlertWatcher(_Thread):
         self.firing: dict[str, float] = {}
         self.by_source: dict[str, dict[str, dict]] = {}
         self.lock = threading.Lock()
-        self.polls = 0
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
@@ -336,7 +300,6 @@ class AlertWatcher(_Thread):
                         del self.firing[name]
                         if self.timeline:
                             self.timeline.emit("alert_resolved", t=now, alert=name, source=kind)
-                    self.polls += 1
                 self.on_change()
             self.stop_event.wait(max(0.0, self.interval - (time.time() - started)))
 

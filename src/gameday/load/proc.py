@@ -18,9 +18,8 @@ from locust import User
 from locust.env import Environment
 from locust.stats import StatsEntry
 
+from gameday.load.acked import ACK_MESSAGE
 from gameday.sla.measure import percentile_from_hist
-
-ACK_MESSAGE = "gameday_acked"
 
 
 def load_user_classes(path: str) -> list[type]:

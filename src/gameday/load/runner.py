@@ -146,10 +146,6 @@ class LoadRun:
             self._log.close()
             self._log = None
 
-    @property
-    def running(self) -> bool:
-        return bool(self._procs) and self._procs[0].poll() is None
-
     def __enter__(self) -> "LoadRun":
         return self.start()
 

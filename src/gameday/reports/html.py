@@ -21,6 +21,9 @@ _MARK_KINDS = {
     "steady_state_restored": ("recovered", "recovered"),
     "rollback_finished": ("rolled back", "rollback"),
     "abort": ("aborted", "fault"),
+    "page_received": ("paged", "person"),
+    "operator_acknowledged": ("acknowledged", "person"),
+    "operator_command": ("ran", "command"),
 }
 
 
@@ -53,6 +56,10 @@ def chart_data(events: Iterable[Any]) -> dict:
             if kind == "steady_state_restored" and isinstance(e.get("since"), (int, float)):
                 t = round(float(e["since"]) - t0, 3)  # recovery is when it began to hold
             detail = e.get("alert") or e.get("fault") or e.get("probe") or e.get("reason") or ""
+            if kind == "operator_command":
+                detail = f"{str(e.get('line', ''))[:80]} (exit {e.get('exit_code', '?')})"
+            elif kind == "operator_acknowledged":
+                detail = str(e.get("source") or "")
             marks.append({"t": t, "label": f"{label}: {detail}" if detail else label, "cls": cls})
     last = round(float(evs[-1]["t"]) - t0, 3)
     for name, start in open_steps.items():  # a step the run never finished
@@ -156,14 +163,14 @@ svg.timeline text{font-size:11px;fill:#333}
 <h1>__TITLE__</h1>
 <p>__PASSED__ of __COUNT__ scenarios passed.</p>
 <table class="summary"><tr><th>scenario</th><th>runbook section</th><th>verdict</th><th>time to detect</th><th>time to recover</th><th>error rate</th></tr>__ROWS__</table>
-<p class="legend"><span style="color:#1565c0">&#9632; requests/s</span><span style="color:#c62828">&#9632; failures/s</span><span style="color:#8e24aa">- - p95 latency (ms, right axis)</span><span style="color:#c62828">| fault</span><span style="color:#ef6c00">| detected</span><span style="color:#2e7d32">| recovered</span><span style="color:#90caf9">&#9632; runbook step</span></p>
+<p class="legend"><span style="color:#1565c0">&#9632; requests/s</span><span style="color:#c62828">&#9632; failures/s</span><span style="color:#8e24aa">- - p95 latency (ms, right axis)</span><span style="color:#c62828">| fault</span><span style="color:#ef6c00">| detected</span><span style="color:#2e7d32">| recovered</span><span style="color:#90caf9">&#9632; runbook step</span><span style="color:#00838f">| paged / acknowledged</span><span style="color:#546e7a">| command the person ran</span></p>
 __SECTIONS__
 <script id="gameday-data" type="application/json">__DATA__</script>
 <script>
 (function () {
   var NS = "http://www.w3.org/2000/svg";
   var data = JSON.parse(document.getElementById("gameday-data").textContent);
-  var COLORS = {fault: "#c62828", alert: "#ef6c00", probe: "#f9a825", recovered: "#2e7d32", rollback: "#6d4c41"};
+  var COLORS = {fault: "#c62828", alert: "#ef6c00", probe: "#f9a825", recovered: "#2e7d32", rollback: "#6d4c41", person: "#00838f", command: "#546e7a"};
   function el(name, attrs, parent, text) {
     var e = document.createElementNS(NS, name);
     for (var k in attrs) e.setAttribute(k, attrs[k]);

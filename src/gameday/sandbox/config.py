@@ -4,8 +4,8 @@ Schema (every key optional; relative paths are relative to the file)::
 
     node:
       name: sandbox-node                 # the one node's name
-      labels: {gaudi.habana.ai/gaudi: "true"}
-      capacity: {cpu: "16", memory: 64Gi, pods: "110", habana.ai/gaudi: "8"}
+      labels: {accelerator.example/present: "true"}
+      capacity: {cpu: "16", memory: 64Gi, pods: "110", vendor.example/accel: "8"}
                                          # extended resources are advertised as given;
                                          # cpu/memory/pods default to this machine's
     catalogs: [images.yaml]              # image catalogs added to the built-in one, in order

@@ -9,16 +9,15 @@ from dataclasses import dataclass
 
 from ..errors import UserError
 
-DURATION_METRICS = ("time_to_detect", "time_to_recover", "p50_latency", "p95_latency", "p99_latency")
+DURATION_METRICS = ("time_to_detect", "time_to_recover", "time_to_acknowledge", "p50_latency", "p95_latency", "p99_latency")
 RATIO_METRICS = ("error_rate",)
 COUNT_METRICS = ("lost_writes", "training_steps_lost")
 METRICS = DURATION_METRICS + RATIO_METRICS + COUNT_METRICS
 
-OPS = ("<=", ">=", "==", "<", ">")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0}
 
 _EXPR = re.compile(
-    r"^\s*(?P<metric>step:[A-Za-z0-9_.\-]+|[a-z0-9_]+)\s*(?P<op><=|>=|==|<|>)\s*"
+    r"^\s*(?P<metric>(?:step|phase):[A-Za-z0-9_.\-]+|[a-z0-9_]+)\s*(?P<op><=|>=|==|<|>)\s*"
     r"(?P<num>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>ms|s|min|m|%)?\s*$")
 
 
@@ -32,10 +31,6 @@ class Sla:
     limit: float
     unit: str
     text: str
-
-    @property
-    def is_duration(self) -> bool:
-        return self.metric in DURATION_METRICS or self.metric.startswith("step:")
 
     def holds(self, value: float) -> bool:
         return {
@@ -74,10 +69,10 @@ def parse(text: str, source: str = "SLA") -> Sla:
         raise UserError(f"{source}: SLA {text!r} is not 'METRIC OP LIMIT' (e.g. 'time_to_recover <= 90s', "
                         f"'error_rate <= 5%', 'lost_writes == 0')")
     metric, op, num, unit = m["metric"], m["op"], float(m["num"]), m["unit"] or ""
-    if metric not in METRICS and not metric.startswith("step:"):
+    if metric not in METRICS and not metric.startswith(("step:", "phase:")):
         raise UserError(f"{source}: SLA {text!r}: unknown metric {metric!r}; use one of "
-                        f"{', '.join(METRICS)} or step:<name>")
-    if metric in DURATION_METRICS or metric.startswith("step:"):
+                        f"{', '.join(METRICS)}, step:<name> or phase:<name>")
+    if metric in DURATION_METRICS or metric.startswith(("step:", "phase:")):
         if unit not in _UNITS:
             raise UserError(f"{source}: SLA {text!r}: {metric} needs a time unit (ms, s or m), e.g. '{metric} {op} {m['num']}s'")
         limit = num * _UNITS[unit]

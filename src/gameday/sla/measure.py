@@ -24,6 +24,9 @@ class Measurements:
     time_to_detect: float | None = None
     time_to_recover: float | None = None
     steps: dict[str, float] = field(default_factory=dict)
+    phases: dict[str, float] = field(default_factory=dict)   # step -> seconds from the page to its end
+    timeboxes: dict[str, float] = field(default_factory=dict)  # step -> end of its stated time box
+    time_to_acknowledge: float | None = None
     requests: int = 0
     failures: int = 0
     error_rate: float | None = None
@@ -37,11 +40,14 @@ class Measurements:
     def get(self, metric: str) -> float | None:
         if metric.startswith("step:"):
             return self.steps.get(metric[5:])
+        if metric.startswith("phase:"):
+            return self.phases.get(metric[6:])
         return getattr(self, metric, None)
 
     def as_dict(self) -> dict:
-        out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "steps"}
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ("steps", "phases", "timeboxes")}
         out.update({f"step:{k}": v for k, v in self.steps.items()})
+        out.update({f"phase:{k}": v for k, v in self.phases.items()})
         return out
 
 
@@ -107,6 +113,18 @@ def measure(events: Iterable[Event], expected_alert: str | None = None) -> Measu
             if e.get("ok", True):
                 steps[e.get("step")] = e.t - open_steps[e.get("step")]
 
+    # a person's game day: the page, the acknowledgement, each step against its time box
+    page = next((e for e in events if e.kind == "page_received" and e.t >= t0), None)
+    ack = next((e for e in events if e.kind == "operator_acknowledged" and page is not None and e.t >= page.t), None)
+    phases: dict[str, float] = {}
+    timeboxes: dict[str, float] = {}
+    if page is not None:
+        for e in events:
+            if e.kind == "step_started" and e.get("timebox_end_s") is not None:
+                timeboxes.setdefault(e.get("step"), float(e.get("timebox_end_s")))
+            elif e.kind == "step_finished" and e.get("ok", True) and e.get("step") not in phases:
+                phases[e.get("step")] = e.t - page.t
+
     # a sample stamped t covers the second (t-1, t]
     window = [e for e in events if e.kind == "load_sample" and e.t > t0 and e.t - 1.0 < end]
     requests = sum(int(e.get("requests", 0)) for e in window)
@@ -136,6 +154,9 @@ def measure(events: Iterable[Event], expected_alert: str | None = None) -> Measu
         time_to_detect=(alert.t - t0) if alert else None,
         time_to_recover=(recovered_at - t0) if recovered_at is not None else None,
         steps=steps,
+        phases=phases,
+        timeboxes=timeboxes,
+        time_to_acknowledge=(ack.t - page.t) if (ack is not None and page is not None) else None,
         requests=requests,
         failures=failures,
         error_rate=(failures / requests) if requests else None,

@@ -62,8 +62,9 @@ class Kinds:
         "alert_resolved", {"alert": str}, {"source": str},
         "A firing alert stopped firing.")
     step_started = EventKind(
-        "step_started", {"step": str}, {"detail": str},
-        "A runbook remediation step started.")
+        "step_started", {"step": str}, {"detail": str, "timebox_end_s": _num},
+        "A runbook remediation step started; `timebox_end_s` is the end of the time box its heading states "
+        "(seconds after the page), for steps a person carries out.")
     step_finished = EventKind(
         "step_finished", {"step": str}, {"ok": bool, "error": str},
         "A runbook remediation step finished (ok False when it raised).")
@@ -95,6 +96,20 @@ class Kinds:
         "pod_status", {"namespace": str, "pod": str, "phase": str, "ready": bool},
         {"restarts": int, "reason": str, "ready_since": str, "started_at": str, "deleted": bool, "deleted_at": str},
         "A pod's state as the Kubernetes watch reported it: ground truth for timing.")
+    page_received = EventKind(
+        "page_received", {"alert": str}, {"source": str, "user_agent": str},
+        "The person on call was paged: Alertmanager's webhook notification for the alert reached gameday's receiver.")
+    operator_acknowledged = EventKind(
+        "operator_acknowledged", {}, {"source": str},
+        "The person acknowledged the page (`ack` in `gameday shell`, or Enter in the drill's terminal).")
+    operator_command = EventKind(
+        "operator_command", {"line": str, "exit_code": int}, {"started": _num, "output": str},
+        "A command the person ran in `gameday shell` (t is when it ended), with the head of its output.")
+    operator_step_review = EventKind(
+        "operator_step_review", {"step": str},
+        {"followed": list, "skipped": list, "extra": list, "failed": list},
+        "What the person ran during a step beside the runbook's block: lines followed and skipped, "
+        "extra commands, commands that failed.")
     abort = EventKind(
         "abort", {"reason": str}, {},
         "An abort condition tripped; the method is stopped and faults rolled back.")

@@ -1,5 +1,5 @@
 """The one node: registered from the config (labels, capacity incl. extended
-resources like habana.ai/gaudi), Ready, with periodic heartbeats. Cordon is
+resources like an accelerator, e.g. vendor.example/accel), Ready, with periodic heartbeats. Cordon is
 the user's `spec.unschedulable`; the scheduler honours it."""
 from __future__ import annotations
 

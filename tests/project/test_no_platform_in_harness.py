@@ -1,0 +1,24 @@
+"""The harness knows no platform: src/gameday names no Gaudi 3 Scale, and
+never imports the reference platform's package."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "gameday"
+
+
+def test_no_platform_name_in_the_harness():
+    hits = [f"{p.relative_to(SRC)}:{i}" for p in SRC.rglob("*") if p.is_file() and p.suffix in (".py", ".yaml", ".md", ".json")
+            for i, line in enumerate(p.read_text(errors="replace").splitlines(), 1) if "gaudi" in line.lower()]
+    assert not hits, f"platform names in src/gameday (move them to gameday.yaml): {hits}"
+
+
+def test_the_harness_never_imports_the_reference_platform():
+    offenders = []
+    for p in SRC.rglob("*.py"):
+        for node in ast.walk(ast.parse(p.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            offenders += [f"{p.relative_to(SRC)}: {n}" for n in names if n.split(".")[0] == "gaudi3_scale"]
+    assert not offenders
