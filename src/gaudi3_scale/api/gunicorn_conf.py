@@ -1,6 +1,7 @@
 """gunicorn settings of the API image (`gunicorn -c python:gaudi3_scale.api.gunicorn_conf ...`).
 
-- Listens on $GAUDI3_API_HOST:$GAUDI3_API_PORT (the manifest passes the pod IP).
+- Listens on $GAUDI3_API_HOST:$GAUDI3_API_PORT (the manifest passes the pod IP),
+  and on the pod's loopback where the pod has its own (gaudi3_scale.netbind).
 - One worker with threads by default ($GAUDI3_API_WORKERS, $GAUDI3_API_THREADS):
   the pod's /metrics then describe every request the pod served; scale out
   with replicas (the HPA), not with workers.
@@ -21,13 +22,14 @@ import time
 from gunicorn.glogging import Logger
 
 from gaudi3_scale.api import drain
+from gaudi3_scale.netbind import listen_hosts
 
 _host = os.environ.get("GAUDI3_API_HOST", "0.0.0.0")
 _port = os.environ.get("GAUDI3_API_PORT", "8000")
 _logs = os.environ.get("GAUDI3_LOG_DIR", "/app/logs")
 os.makedirs(_logs, exist_ok=True)
 
-bind = [f"{_host}:{_port}"]
+bind = [f"{h}:{_port}" for h in listen_hosts(_host)]
 workers = int(os.environ.get("GAUDI3_API_WORKERS", "1"))
 worker_class = "gthread"
 threads = int(os.environ.get("GAUDI3_API_THREADS", "16"))

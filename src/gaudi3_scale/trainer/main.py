@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -33,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     disable_created_metrics()  # fewer series for a 1 s scrape
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     settings = TrainerSettings.from_env()
+    import torch  # after argument parsing: `--help` stays fast
+
+    # A small model: one thread, so the trainer does not take every core of the node.
+    torch.set_num_threads(max(1, int(os.environ.get("TRAINER_TORCH_THREADS", "1"))))
     try:
         db = Database.from_env()
         device = open_device(args.backend)
