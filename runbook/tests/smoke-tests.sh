@@ -18,7 +18,7 @@ tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
 
 check() {  # check NAME EXPECTED_STATUS METHOD PATH [BODY] ; sets $body
-    name=$1 want=$2 method=$3 path=$4 data=${5:-}
+    what=$1 want=$2 method=$3 path=$4 data=${5:-}
     if [ -n "$data" ]; then
         got=$(curl -sS --max-time 10 -o "$tmp" -w '%{http_code}' -X "$method" -H 'Content-Type: application/json' \
               --data "$data" "$api$path" 2>&1)
@@ -27,23 +27,23 @@ check() {  # check NAME EXPECTED_STATUS METHOD PATH [BODY] ; sets $body
     fi
     body=$(cat "$tmp")
     if [ "$got" = "$want" ]; then
-        echo "ok    $name ($method $path -> $got)"
+        echo "ok    $what ($method $path -> $got)"
         return 0
     fi
-    echo "FAIL  $name ($method $path -> $got, want $want): $(printf '%s' "$body" | head -c 200)"
+    echo "FAIL  $what ($method $path -> $got, want $want): $(printf '%s' "$body" | head -c 200)"
     failed=$((failed + 1))
     return 1
 }
 
 check "health" 200 GET /health
 check "ready (database reachable)" 200 GET /health/ready
-name="smoke-$(date +%s)-$$"
-if check "submit a job" 201 POST /jobs "{\"name\": \"$name\", \"steps\": 5}"; then
+job_name="smoke-$(date +%s)-$$"
+if check "submit a job" 201 POST /jobs "{\"name\": \"$job_name\", \"steps\": 5}"; then
     id=$(printf '%s' "$body" | sed -n 's/.*"id": *\([0-9][0-9]*\).*/\1/p')
     if [ -n "$id" ] && check "read the job back" 200 GET "/jobs/$id"; then
         case $body in
-            *"\"$name\""*) echo "ok    the job read back is the one written (id $id)" ;;
-            *) echo "FAIL  job $id read back without its name $name"; failed=$((failed + 1)) ;;
+            *"\"$job_name\""*) echo "ok    the job read back is the one written (id $id)" ;;
+            *) echo "FAIL  job $id read back without its name $job_name"; failed=$((failed + 1)) ;;
         esac
     fi
 fi
