@@ -6,11 +6,21 @@ as a container listening on every address would answer."""
 from __future__ import annotations
 
 import ipaddress
+import os
+
+# "true"/"false" force the loopback listener on or off (a sandbox whose pods
+# have their own network namespace but loopback pod addresses sets "true").
+LOOPBACK_ENV = "GAUDI3_LISTEN_LOOPBACK"
 
 
 def listen_hosts(host: str) -> list[str]:
+    forced = os.environ.get(LOOPBACK_ENV, "auto").strip().lower()
     if host in ("", "0.0.0.0", "::"):
         return [host or "0.0.0.0"]
+    if forced in ("true", "1", "yes"):
+        return [host] if host == "127.0.0.1" else [host, "127.0.0.1"]
+    if forced in ("false", "0", "no"):
+        return [host]
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:
