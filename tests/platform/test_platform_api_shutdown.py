@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import os
 import signal
+import threading
 import time
 
 from apiproc import running_api
@@ -36,6 +37,23 @@ def test_sigterm_drains_then_exits(postgres, tmp_path):
 def test_logs_are_files_and_sigusr1_reopens_them(postgres, tmp_path):
     logs = tmp_path / "logs"
     with running_api(postgres.url, tmp_path, logs) as api:
+        # Requests keep flowing on a keep-alive connection through the rotation: none may fail.
+        stop, results = threading.Event(), []
+
+        def load():
+            client = http.client.HTTPConnection("127.0.0.1", api.port, timeout=30)
+            while not stop.is_set():
+                try:
+                    client.request("GET", "/health")
+                    response = client.getresponse()
+                    response.read()
+                    results.append(response.status)
+                except OSError as exc:
+                    results.append(repr(exc))
+                    client = http.client.HTTPConnection("127.0.0.1", api.port, timeout=30)
+
+        loader = threading.Thread(target=load, daemon=True)
+        loader.start()
         conn = http.client.HTTPConnection("127.0.0.1", api.port, timeout=30)
         conn.request("GET", "/health")
         conn.getresponse().read()
@@ -61,4 +79,7 @@ def test_logs_are_files_and_sigusr1_reopens_them(postgres, tmp_path):
             conn.request("GET", "/health?after-rotation")
             conn.getresponse().read()
             time.sleep(0.2)
+        stop.set()
+        loader.join(30)
+        assert results and all(r == 200 for r in results), [r for r in results if r != 200][:5]
         assert api.proc.poll() is None
