@@ -72,6 +72,13 @@ def test_backup_tool_at_the_runbooks_path(sandbox, api):
     assert "/database/postgres-" in backup.stdout and ".dump" in backup.stdout
     check = run(sandbox, [tool, "health-check"])
     assert check.returncode == 0 and "backup OK" in check.stdout, check.stderr
+    # The dump holds pg_stat_statements too: restoring it (as the platform's
+    # owner, in one transaction) recreates the extension with the data.
+    restored = run(sandbox, [tool, "restore-db", "latest"])
+    assert restored.returncode == 0, restored.stderr
+    after = kexec(sandbox, "deployment/postgres", "database", "psql", "-Atc",
+                  "SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements';")
+    assert after.returncode == 0 and after.stdout.strip() == "1", after.stderr
 
 
 # -- API --------------------------------------------------------------------
