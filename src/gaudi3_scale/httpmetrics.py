@@ -3,11 +3,16 @@ routes such as /health, on a background thread."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from .netbind import listen_hosts
+
+log = logging.getLogger(__name__)
 
 Route = Callable[[], tuple[int, dict]]
 
@@ -41,6 +46,15 @@ def serve(host: str, port: int, registry: CollectorRegistry, routes: dict[str, R
         def log_message(self, format, *args):  # noqa: A002
             pass
 
-    server = _Server((host, port), Handler)
+    hosts = listen_hosts(host)
+    server = _Server((hosts[0], port), Handler)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.5}, name="metrics-http", daemon=True).start()
+    for extra in hosts[1:]:  # the pod's own loopback: best effort
+        try:
+            local = _Server((extra, port), Handler)
+        except OSError as exc:
+            log.warning("not listening on %s:%d: %s", extra, port, exc.strerror)
+            continue
+        threading.Thread(target=local.serve_forever, kwargs={"poll_interval": 0.5}, name="metrics-http-local",
+                         daemon=True).start()
     return server

@@ -67,6 +67,31 @@ def create(db: Database, job: NewJob) -> dict:
     return row
 
 
+def start_batch(db: Database, job: NewJob, worker: str) -> dict:
+    """A batch training run (a Kubernetes Job's pod) takes its own row, running
+    at once: the unfinished row of the same batch name if there is one (a
+    retried Job pod resumes it from its checkpoint), else a new one. The
+    advisory lock keeps two pods of one batch from both inserting."""
+    params = json.dumps({**(job.params or {}), "batch": True})
+    with db.transaction() as conn:
+        conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_SCHEMA_LOCK_KEY, job.name))
+        row = conn.execute(
+            f"""UPDATE training_jobs SET status = 'running', attempts = attempts + 1, worker = %s,
+                       started_at = now(), finished_at = NULL, heartbeat_at = now()
+                WHERE id = (SELECT id FROM training_jobs WHERE name = %s AND params @> '{{"batch": true}}'::jsonb
+                            AND status <> 'completed' ORDER BY id DESC LIMIT 1 FOR UPDATE)
+                RETURNING {_COLUMNS}""",
+            (worker, job.name),
+        ).fetchone()
+        if row is None:
+            row = conn.execute(
+                f"""INSERT INTO training_jobs (name, model, steps, params, status, attempts, worker, started_at, heartbeat_at)
+                    VALUES (%s, %s, %s, %s, 'running', 1, %s, now(), now()) RETURNING {_COLUMNS}""",
+                (job.name, job.model, job.steps, params, worker),
+            ).fetchone()
+    return row
+
+
 def get(db: Database, job_id: int) -> dict | None:
     with db.transaction() as conn:
         return conn.execute(f"SELECT {_COLUMNS} FROM training_jobs WHERE id = %s", (job_id,)).fetchone()

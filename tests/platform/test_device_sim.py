@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -161,3 +162,23 @@ def test_exporter_reports_the_sim_cards_memory(tmp_path):
         proc.terminate()
         proc.wait(30)
         card.free(held)
+
+
+def test_hl_smi_prints_the_sim_cards_memory_like_habanas_tool(tmp_path):
+    from gaudi3_scale.device.cardmemory import parse_smi_csv
+
+    card = SimDevice(tmp_path, 128 * GiB)
+    held = card.allocate(32 * GiB)
+    env = dict(os.environ, GAUDI3_SIM_DIR=str(tmp_path), GAUDI3_SIM_CAPACITY_BYTES=str(128 * GiB), GAUDI3_DEVICE="sim")
+    hl_smi = str(Path(__file__).resolve().parents[2] / "deploy" / "sandbox" / "bin" / "hl-smi")
+    try:
+        table = subprocess.run([hl_smi], env=env, capture_output=True, text=True, timeout=60)
+        csv = subprocess.run([hl_smi, "-Q", "memory.used,memory.total", "-f", "csv,noheader,nounits"], env=env,
+                             capture_output=True, text=True, timeout=60)
+    finally:
+        card.free(held)
+    assert table.returncode == 0, table.stderr
+    assert "HL-SMI Version:" in table.stdout and "32768MiB / 131072MiB" in table.stdout
+    assert f"{os.getpid()}" in table.stdout  # the process holding the memory
+    # The CSV the hpu backend's exporter parses from the real hl-smi.
+    assert parse_smi_csv(csv.stdout) == (32 * GiB, 128 * GiB)

@@ -1,14 +1,13 @@
-"""The API against a real PostgreSQL server, started directly (no sandbox)."""
+"""The API (gunicorn + Flask, the platform's interpreter) against a real PostgreSQL server, no sandbox."""
 from __future__ import annotations
 
 import json
-import threading
 import urllib.error
 import urllib.request
 
 import pytest
 
-from gaudi3_scale.api.server import build
+from apiproc import running_api
 
 
 def call(base: str, method: str, path: str, body: dict | bytes | None = None, timeout: float = 30):
@@ -29,16 +28,9 @@ def jbody(raw: bytes) -> dict:
 @pytest.fixture(scope="module")
 def api(postgres, tmp_path_factory):
     config_dir = tmp_path_factory.mktemp("config")
-    server, monitor = build("127.0.0.1", 0, postgres.url, str(config_dir), trainer_url=None)
-    monitor.start()
-    assert monitor.wait_checked(30)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    yield base, config_dir, monitor
-    server.shutdown()
-    server.server_close()
-    monitor.stop()
+    with running_api(postgres.url, config_dir, tmp_path_factory.mktemp("logs")) as proc:
+        assert poll(lambda: call(proc.base, "GET", "/health/ready")[0], 200, timeout=60) == 200
+        yield proc.base, config_dir, proc
 
 
 def test_health_and_ready(api):

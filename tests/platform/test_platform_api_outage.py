@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 
 import pytest
 
-from gaudi3_scale.api.server import build
+from apiproc import running_api
 from pgserver import _children, running_postgres
 from test_platform_api import call, jbody, poll
 
@@ -16,15 +15,8 @@ from test_platform_api import call, jbody, poll
 @pytest.fixture
 def outage_api(tmp_path):
     with running_postgres() as pg:
-        server, monitor = build("127.0.0.1", 0, pg.url, str(tmp_path), trainer_url=None)
-        monitor.start()
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
-        try:
-            yield f"http://127.0.0.1:{server.server_address[1]}", pg
-        finally:
-            server.shutdown()
-            server.server_close()
-            monitor.stop()
+        with running_api(pg.url, tmp_path / "config", tmp_path / "logs") as api:
+            yield api.base, pg
 
 
 def signal_postgres(pg, sig):

@@ -155,7 +155,8 @@ def test_killing_postgres_fails_readiness_fires_database_down_and_loses_no_commi
         status, job = http("POST", urls["api"] + "/jobs", {"name": f"before-outage-{i}", "steps": 5})
         assert status == 201, job
         committed.append(job["id"])
-    kubectl(sandbox, "delete", "pod", "postgres-0", "-n", "database", "--grace-period=0", "--force", "--wait=false")
+    kubectl(sandbox, "delete", "pod", "-l", "app.kubernetes.io/name=postgres", "-n", "database", "--grace-period=0",
+            "--force", "--wait=false")
 
     wait_for(lambda: http("GET", urls["api"] + "/health/ready", timeout=10)[0] == 503, what="/health/ready 503")
     wait_for(lambda: firing(urls, "DatabaseDown"), what="DatabaseDown firing")

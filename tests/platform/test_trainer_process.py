@@ -15,6 +15,7 @@ import pytest
 from gaudi3_scale import jobs
 from gaudi3_scale.db import Database
 from gaudi3_scale.device.sim import SimDevice
+from apiproc import platform_python
 from pgserver import free_port
 
 GiB = 1024**3
@@ -45,7 +46,7 @@ class Trainer:
                    GAUDI3_SIM_CAPACITY_BYTES=str(CAPACITY), GAUDI3_TRAINER_HOST="127.0.0.1",
                    GAUDI3_TRAINER_PORT=str(self.port), TRAINER_STEP_SECONDS="0.02",
                    TRAINER_CHECKPOINT_EVERY="10", TRAINER_POLL_SECONDS="0.2", HOSTNAME="trainer-test")
-        self.proc = subprocess.Popen([sys.executable, "-m", "gaudi3_scale.trainer.main"], env=env,
+        self.proc = subprocess.Popen([platform_python(), "-m", "gaudi3_scale.trainer.main"], env=env,
                                      stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
         if wait:
             wait_for(self.healthy, 60, what="trainer /health")
@@ -94,6 +95,11 @@ def test_oom_fails_job_then_restart_resumes_from_checkpoint(setup):
     wait_for(lambda: jobs.get(db, quick["id"])["status"] == "completed", 60, what="quick job completed")
     assert jobs.get(db, quick["id"])["progress_step"] == 15
     assert not (trainer.root / "models" / "jobs" / str(quick["id"])).exists()  # cleaned up
+    # The runbook's checkpoint check, as written (the final model stays in latest.ckpt).
+    latest = trainer.root / "models" / "latest.ckpt"
+    printed = subprocess.run([platform_python(), "-c", f"import torch; print(torch.load({str(latest)!r}).keys())"],
+                             capture_output=True, text=True, timeout=120)
+    assert "'model_state_dict'" in printed.stdout and "'step'" in printed.stdout, printed.stderr
 
     long = jobs.create(db, jobs.NewJob("long", steps=100_000))
     wait_for(lambda: jobs.get(db, long["id"])["progress_step"] >= 20, 60, what="two checkpoints")
@@ -137,3 +143,29 @@ def test_oom_fails_job_then_restart_resumes_from_checkpoint(setup):
     assert "handed back to the queue" in trainer.log.read_text()
     stats = jobs.stats(db)
     assert stats.failures_total == 1 and stats.by_status["completed"] == 1
+
+
+def test_batch_mode_trains_its_run_then_exits_and_fails_when_the_card_is_full(setup):
+    db, trainer = setup
+    env = dict(os.environ, DATABASE_URL=trainer.url, MODEL_DIR=str(trainer.root / "models"), GAUDI3_DEVICE="sim",
+               GAUDI3_SIM_DIR=str(trainer.root / "card"), GAUDI3_SIM_CAPACITY_BYTES=str(CAPACITY),
+               GAUDI3_TRAINER_HOST="127.0.0.1", GAUDI3_TRAINER_PORT=str(free_port()), TRAINER_STEP_SECONDS="0.01",
+               HOSTNAME="batch-pod")
+    argv = [platform_python(), "-m", "gaudi3_scale.trainer.main", "--batch", "nightly:25"]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [r for r in jobs.list_jobs(db) if r["name"] == "nightly"]
+    assert len(rows) == 1 and rows[0]["status"] == "completed" and rows[0]["progress_step"] == 25
+
+    # A full card: the run fails (exit 1, what fails the Kubernetes Job's pod).
+    card = SimDevice(trainer.root / "card", CAPACITY)
+    hog = card.allocate(int(CAPACITY * 0.99))
+    try:
+        failed = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    finally:
+        card.free(hog)
+    assert failed.returncode == 1 and "out of memory" in failed.stderr
+
+    bad = subprocess.run([platform_python(), "-m", "gaudi3_scale.trainer.main", "--batch", "nosteps"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "NAME:STEPS" in bad.stderr and "Traceback" not in bad.stderr

@@ -18,7 +18,9 @@ A catalog is a YAML mapping from an image repository (optionally with
 
 Placeholders: `{python}` (the sandbox's interpreter), `{python_bindir}` (its
 directory: the console scripts installed with it), `{pg_bindir}`
-(PostgreSQL's server binaries), `{pod_ip}`, `{pod_name}`, `{namespace}`.
+(PostgreSQL's server binaries), `{pod_ip}`, `{pod_name}`, `{namespace}`, and
+`{catalog_dir}` (the directory of the catalog file itself, filled when it is
+read: how a project's catalog names programs it ships, e.g. its own venv).
 The registry (`docker.io/`, `library/`) and a digest are ignored when matching.
 An image not in any catalog cannot be "pulled": its container waits with
 ErrImagePull / ImagePullBackOff, as on a cluster where the image is missing."""
@@ -162,7 +164,8 @@ class Catalog:
         for path in paths:
             path = Path(path)
             try:
-                data = yaml.safe_load(path.read_text()) or {}
+                text = path.read_text().replace("{catalog_dir}", str(path.resolve().parent))
+                data = yaml.safe_load(text) or {}
             except OSError as exc:
                 raise UserError(f"{path}: cannot read the image catalog ({exc.strerror}); "
                                 "fix `catalogs` in the sandbox config") from None

@@ -66,10 +66,15 @@ def rule_groups(p: Profile) -> dict:
               p.hpu_memory_for, "warning", "HPU memory above 85% on {{ $labels.node }}",
               "Accelerator memory use on node {{ $labels.node }} is {{ $value | humanizePercentage }}.",
               "hpu-memory-high-alert", "trainer"),
+        # A batch training Job (kube-state-metrics: the Job's failed pods; every
+        # Job of the namespace is a training Job) or an attempt of a job the
+        # trainer Deployment runs (the platform's own counter).
         _rule("TrainingJobFailed",
-              f"max(increase(training_job_failures_total{{namespace=\"{NS}\"}}[{p.job_failed_window}])) > 0",
-              "0s", "warning", "A training job attempt failed",
-              f"Training job attempts failed in the last {p.job_failed_window}.",
+              f'(max by (namespace, job_name) (kube_job_status_failed{{namespace="{NS}"}}) > 0)'
+              f" or (max(increase(training_job_failures_total{{namespace=\"{NS}\"}}[{p.job_failed_window}])) > 0)",
+              "0s", "warning", "A training job failed",
+              "{{ with $labels.job_name }}Training Job {{ . }} has failed pods."
+              f"{{{{ else }}}}Training job attempts failed in the last {p.job_failed_window}.{{{{ end }}}}",
               "training-job-failed-alert", "trainer"),
         _rule("PodCrashLooping",
               f'(max by (namespace, pod, container) (max_over_time(kube_pod_container_status_waiting_reason{{reason="CrashLoopBackOff", namespace=~"{PLATFORM_NAMESPACES}"}}[{p.crashloop_window}])) >= 1)'

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
 
 from prometheus_client import CollectorRegistry, ProcessCollector, disable_created_metrics
 
-from ..db import Database
+from .. import jobs
+from ..db import Database, DatabaseUnavailable
 from ..dbmonitor import DatabaseMonitor
 from ..device import DeviceOutOfMemory, DeviceUnavailable, open_device
 from ..device.metrics import DeviceMemoryCollector
@@ -29,10 +31,25 @@ EXIT_OOM = 1
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gaudi3-scale-trainer", description=__doc__.splitlines()[0])
     parser.add_argument("--backend", default=None, help="device backend: sim, hpu or cuda (default $GAUDI3_DEVICE, else sim)")
+    parser.add_argument("--batch", metavar="NAME:STEPS", default=None,
+                        help="batch mode (a Kubernetes Job): train this one run, resuming its unfinished row and "
+                             "checkpoint if any, then exit (0 done, 1 failed)")
     args = parser.parse_args(argv)
+    batch = None
+    if args.batch is not None:
+        name, _, steps = args.batch.rpartition(":")
+        if not name or not steps.isdigit() or not 1 <= int(steps) <= 100_000:
+            print(f"gaudi3-scale-trainer: error: --batch takes NAME:STEPS (steps 1 to 100000), got {args.batch!r}",
+                  file=sys.stderr)
+            return 2
+        batch = jobs.NewJob(name=name, steps=int(steps))
     disable_created_metrics()  # fewer series for a 1 s scrape
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     settings = TrainerSettings.from_env()
+    import torch  # after argument parsing: `--help` stays fast
+
+    # A small model: one thread, so the trainer does not take every core of the node.
+    torch.set_num_threads(max(1, int(os.environ.get("TRAINER_TORCH_THREADS", "1"))))
     try:
         db = Database.from_env()
         device = open_device(args.backend)
@@ -64,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
              settings.port, device.backend, device.total_bytes(), settings.model_dir)
     try:
         worker.load_weights()
+        if batch is not None:
+            return run_batch(db, worker, batch, settings)
         worker.run()
     except DeviceOutOfMemory as exc:
         if not getattr(exc, "reported", False):
@@ -76,6 +95,23 @@ def main(argv: list[str] | None = None) -> int:
         monitor.stop()
         server.shutdown()
     log.info("trainer stopped")
+    return 0
+
+
+def run_batch(db: Database, worker: Worker, batch: jobs.NewJob, settings: TrainerSettings) -> int:
+    try:
+        jobs.ensure_schema(db)
+        row = jobs.start_batch(db, batch, settings.worker)
+    except DatabaseUnavailable as exc:
+        log.error("batch run %r: cannot start, database unavailable: %s", batch.name, exc)
+        return 1
+    log.info("batch run %r: training job %d (%d steps)", batch.name, row["id"], row["steps"])
+    worker.train(row)
+    final = jobs.get(db, row["id"])
+    if final is None or final["status"] != "completed":
+        log.error("batch run %r: job %d ended %s", batch.name, row["id"], final and final["status"])
+        return 1
+    log.info("batch run %r: job %d completed", batch.name, row["id"])
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The training loop: claim a job, resume it from its checkpoint if it has
+"""The training loop (PyTorch): claim a job, resume it from its checkpoint if it has
 one, step it (each step takes activation memory from the card and gives it
 back), checkpoint every N steps, and mark it completed.
 
@@ -50,6 +50,9 @@ class Worker:
         self.activation_bytes = max(1, int(total * settings.activation_memory_fraction))
         self.model_bytes = max(1, int(total * settings.model_memory_fraction))
         self.weights: Allocation | None = None
+        # Where the model's tensors live: the card for hpu/cuda, the CPU for
+        # the simulated card (whose memory is the ledger, not the tensors).
+        self.torch_device = getattr(device, "device", None) or "cpu"
 
     def load_weights(self) -> None:
         """Take the model's resident memory and check a step's activations
@@ -84,12 +87,13 @@ class Worker:
         self.current = job
         saved = checkpoint.latest(self.settings.model_dir, job_id)
         if saved is not None:
-            state, start = saved.state, saved.step
-            log.info("resumed job %d from checkpoint at step %d (attempt %d)", job_id, start, job["attempts"])
+            state, start = model.from_checkpoint(seed, saved.state, self.torch_device), saved.step
+            log.info("resumed job %d from checkpoint at step %d (attempt %d, %s)", job_id, start, job["attempts"],
+                     saved.path.name)
             self.metrics.resumed_from.set(start)
             self.metrics.resumes.inc()
         else:
-            state, start = model.init(seed), 0
+            state, start = model.init(seed, self.torch_device), 0
             log.info("started job %d (%d steps, attempt %d)", job_id, total_steps, job["attempts"])
         self.step = start
         self.metrics.job_step.set(start)  # a resumed job restarts from here
@@ -104,7 +108,7 @@ class Worker:
                     return
                 activations = self.device.allocate(self.activation_bytes)
                 try:
-                    loss = model.train_step(state, seed, step)
+                    loss = model.train_step(state, step)
                 finally:
                     self.device.free(activations)
                 self.step = step
@@ -112,10 +116,10 @@ class Worker:
                 self.metrics.loss.set(loss)
                 self.metrics.job_step.set(step)
                 if step % self.settings.checkpoint_every == 0 and step < total_steps:
-                    checkpoint.save(self.settings.model_dir, job_id, step, state)
+                    checkpoint.save(self.settings.model_dir, job_id, step, model.to_checkpoint(state), loss)
                     self._progress(job_id, step, loss)
                 self.stop.wait(self.settings.step_seconds)
-            checkpoint.save(self.settings.model_dir, job_id, total_steps, state)
+            checkpoint.save(self.settings.model_dir, job_id, total_steps, model.to_checkpoint(state), loss)
             self._finish(job_id, total_steps, loss)
             checkpoint.remove(self.settings.model_dir, job_id)
             self.metrics.completed.inc()
@@ -157,9 +161,9 @@ class Worker:
                 if self.stop.wait(1.0):
                     raise JobInterrupted(job_id, step) from None
 
-    def _interrupt(self, job_id: int, step: int, state: dict, loss: float) -> None:
+    def _interrupt(self, job_id: int, step: int, state: model.TrainState, loss: float) -> None:
         if step > 0:
-            checkpoint.save(self.settings.model_dir, job_id, step, state)
+            checkpoint.save(self.settings.model_dir, job_id, step, model.to_checkpoint(state), loss)
         try:
             jobs.release(self.db, job_id, self.settings.worker)
             log.info("stopping: job %d checkpointed at step %d and handed back to the queue", job_id, step)
