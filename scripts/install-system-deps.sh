@@ -16,6 +16,7 @@ for d in "$(pg_config --bindir 2>/dev/null || true)" /usr/lib/postgresql/*/bin; 
 done
 [ -n "$pg_ok" ] || need+=(postgresql-15)
 command -v pg_dump >/dev/null 2>&1 || need+=(postgresql-client-15)
+command -v busybox >/dev/null 2>&1 || need+=(busybox)   # the busybox image (kubectl run --image=busybox)
 if [ "${GAMEDAY_SKIP_CHROMIUM:-}" = "" ]; then
   command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || need+=(chromium)
 fi

@@ -67,7 +67,50 @@ _OBJECT_META = {1: ("name", "str"), 2: ("generateName", "str"), 3: ("namespace",
 _OBJECT_REF = {1: ("kind", "str"), 2: ("namespace", "str"), 3: ("name", "str"), 4: ("uid", "str"),
                5: ("apiVersion", "str"), 6: ("resourceVersion", "str"), 7: ("fieldPath", "str")}
 _LOCAL_REF = {1: ("name", "str")}
+_QUANTITY_MAP = "quantitymap"  # map<string, Quantity{string = 1}>
+_INT_OR_STRING = "intorstring"  # IntOrString{type = 1, intVal = 2, strVal = 3}
+_KEY_SELECTOR = {1: ("localObjectReference", _LOCAL_REF), 2: ("key", "str"), 3: ("optional", "bool")}
+_ENV_VAR = {1: ("name", "str"), 2: ("value", "str"),
+            3: ("valueFrom", {1: ("fieldRef", {1: ("apiVersion", "str"), 2: ("fieldPath", "str")}),
+                              3: ("configMapKeyRef", _KEY_SELECTOR), 4: ("secretKeyRef", _KEY_SELECTOR)})}
+_CONTAINER = {1: ("name", "str"), 2: ("image", "str"), 3: ("command", "strlist"), 4: ("args", "strlist"),
+              5: ("workingDir", "str"),
+              6: ("ports", ("list", {1: ("name", "str"), 2: ("hostPort", "int"), 3: ("containerPort", "int"),
+                                     4: ("protocol", "str")})),
+              7: ("env", ("list", _ENV_VAR)),
+              8: ("resources", {1: ("limits", _QUANTITY_MAP), 2: ("requests", _QUANTITY_MAP)}),
+              9: ("volumeMounts", ("list", {1: ("name", "str"), 2: ("readOnly", "bool"), 3: ("mountPath", "str"),
+                                            4: ("subPath", "str")})),
+              13: ("terminationMessagePath", "str"), 14: ("imagePullPolicy", "str"), 16: ("stdin", "bool"),
+              17: ("stdinOnce", "bool"), 18: ("tty", "bool"), 20: ("terminationMessagePolicy", "str")}
+_POD_SPEC = {2: ("containers", ("list", _CONTAINER)), 3: ("restartPolicy", "str"),
+             4: ("terminationGracePeriodSeconds", "int"), 5: ("activeDeadlineSeconds", "int"),
+             6: ("dnsPolicy", "str"), 7: ("nodeSelector", "strmap"), 8: ("serviceAccountName", "str"),
+             10: ("nodeName", "str"), 20: ("initContainers", ("list", _CONTAINER)), 19: ("schedulerName", "str")}
+_TEMPLATE = {1: ("metadata", _OBJECT_META), 2: ("spec", _POD_SPEC)}
+_LABEL_SELECTOR = {1: ("matchLabels", "strmap")}
+_JOB_SPEC = {1: ("parallelism", "int"), 2: ("completions", "int"), 3: ("activeDeadlineSeconds", "int"),
+             4: ("selector", _LABEL_SELECTOR), 5: ("manualSelector", "bool"), 6: ("template", _TEMPLATE),
+             7: ("backoffLimit", "int"), 8: ("ttlSecondsAfterFinished", "int"), 9: ("completionMode", "str"),
+             10: ("suspend", "bool")}
+_RESOURCE_ATTRIBUTES = {1: ("namespace", "str"), 2: ("verb", "str"), 3: ("group", "str"), 4: ("version", "str"),
+                        5: ("resource", "str"), 6: ("subresource", "str"), 7: ("name", "str")}
+_NON_RESOURCE_ATTRIBUTES = {1: ("path", "str"), 2: ("verb", "str")}
 SCHEMAS: dict[tuple[str, str], dict] = {
+    ("batch/v1", "Job"): {1: ("metadata", _OBJECT_META), 2: ("spec", _JOB_SPEC)},
+    ("v1", "Pod"): {1: ("metadata", _OBJECT_META), 2: ("spec", _POD_SPEC)},
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): {
+        1: ("metadata", _OBJECT_META),
+        2: ("spec", {1: ("resourceAttributes", _RESOURCE_ATTRIBUTES),
+                     2: ("nonResourceAttributes", _NON_RESOURCE_ATTRIBUTES)})},
+    ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): {
+        1: ("metadata", _OBJECT_META), 2: ("spec", {1: ("namespace", "str")})},
+    ("authentication.k8s.io/v1", "SelfSubjectReview"): {1: ("metadata", _OBJECT_META)},
+    ("authentication.k8s.io/v1", "TokenRequest"): {
+        1: ("metadata", _OBJECT_META),
+        2: ("spec", {1: ("audiences", "strlist"), 4: ("expirationSeconds", "int"),
+                     3: ("boundObjectRef", {1: ("kind", "str"), 2: ("apiVersion", "str"), 3: ("name", "str"),
+                                            4: ("uid", "str")})})},
     ("v1", "Namespace"): {1: ("metadata", _OBJECT_META), 2: ("spec", {1: ("finalizers", "strlist")})},
     ("v1", "ConfigMap"): {1: ("metadata", _OBJECT_META), 2: ("data", "strmap"), 3: ("binaryData", "bytesmap"),
                           4: ("immutable", "bool")},
@@ -104,6 +147,10 @@ def _message(data: bytes, schema: dict) -> dict:
             key = entry.get(1, b"").decode()
             raw = entry.get(2, b"")
             out.setdefault(name, {})[key] = raw.decode() if kind == "strmap" else base64.b64encode(raw).decode()
+        elif kind == _QUANTITY_MAP:
+            entry = dict(fields(value))
+            quantity = dict(fields(entry.get(2, b"")))
+            out.setdefault(name, {})[entry.get(1, b"").decode()] = quantity.get(1, b"").decode()
         elif kind == _TIME:
             secs = dict(fields(value)).get(1, 0)
             out[name] = dt.datetime.fromtimestamp(secs, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
