@@ -133,7 +133,8 @@ def _message(data: bytes, schema: dict) -> dict:
         elif isinstance(kind, tuple):
             out.setdefault(name, []).append(_message(value, kind[1]))
         elif kind == "str":
-            out[name] = value.decode()
+            if value:  # Go writes empty strings too; JSON (omitempty) would not, and defaulting needs them absent
+                out[name] = value.decode()
         elif kind == "bytes":
             out[name] = base64.b64encode(value).decode()
         elif kind == "int":
@@ -153,7 +154,8 @@ def _message(data: bytes, schema: dict) -> dict:
             out.setdefault(name, {})[entry.get(1, b"").decode()] = quantity.get(1, b"").decode()
         elif kind == _TIME:
             secs = dict(fields(value)).get(1, 0)
-            out[name] = dt.datetime.fromtimestamp(secs, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            if secs:  # the zero time is Go's "unset"
+                out[name] = dt.datetime.fromtimestamp(secs, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return out
 
 
