@@ -118,3 +118,14 @@ def test_kubectl_get_and_describe_ingress(ingress):
     assert "127.0.0.1" in described
     assert "web-tls terminates " + HOST in described
     assert HOST in described and "web:http" in described
+
+
+def test_an_ingress_without_path_type_is_refused(bare_sandbox):
+    env = dict(os.environ, KUBECONFIG=str(bare_sandbox.kubeconfig))
+    bad = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "bad", "namespace": NS},
+           "spec": {"rules": [{"host": HOST, "http": {"paths": [
+               {"path": "/", "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}}
+    p = subprocess.run(["kubectl", "apply", "-f", "-"], input=json.dumps(bad), env=env, capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode != 0
+    assert "spec.rules[0].http.paths[0].pathType: Required value: pathType must be specified" in p.stderr

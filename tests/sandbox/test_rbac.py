@@ -122,8 +122,13 @@ def test_auth_can_i_answers_from_rbac(server):
     listed = kubectl(sa_kc, "auth", "can-i", "--list", "-n", SA_NS)
     assert listed.returncode == 0, listed.stderr
     assert any(line.startswith("pods ") and "deletecollection" in line for line in listed.stdout.splitlines())
-    # The admin is never checked; impersonation is not served, so the admin sees its own answer.
+    # The admin is never checked, and may ask as someone else (impersonation).
     assert kubectl(admin, "auth", "can-i", "delete", "nodes").stdout.strip() == "yes"
+    assert kubectl(admin, "auth", "can-i", "delete", "nodes", f"--as={USER}").stdout.strip() == "no"
+    assert kubectl(admin, "auth", "can-i", "delete", "pods", "-n", SA_NS, f"--as={USER}").stdout.strip() == "yes"
+    # The ServiceAccount may not impersonate anyone.
+    denied = kubectl(sa_kc, "get", "pods", "-n", SA_NS, "--as=gameday-admin")
+    assert 'cannot impersonate resource "users" in API group ""' in denied.stderr
 
 
 def test_a_role_change_takes_effect_at_once(server):

@@ -334,3 +334,28 @@ def token_request(store: Store, tokens: Tokens, namespace: str, name: str, body:
             "spec": {"audiences": audiences or [ISSUER], "expirationSeconds": seconds,
                      "boundObjectRef": spec.get("boundObjectRef")},
             "status": {"token": token, "expirationTimestamp": expiry}}
+
+
+def impersonate(authorizer: Authorizer, user: User, headers) -> User:
+    """The user a request acts as: the Impersonate-User / Impersonate-Group
+    headers (`kubectl --as=... --as-group=...`), when the requester may
+    impersonate them (RBAC verb `impersonate` on users, groups or
+    serviceaccounts); otherwise the requester itself."""
+    name = headers.get("Impersonate-User") if headers is not None else None
+    groups = headers.get_all("Impersonate-Group") if hasattr(headers, "get_all") and name else None
+    if not name:
+        return user
+    prefix = "system:serviceaccount:"
+    if name.startswith(prefix) and name.count(":") == 3:
+        ns, sa = name[len(prefix):].split(":", 1)
+        target = Attributes(verb="impersonate", resource="serviceaccounts", namespace=ns, name=sa)
+    else:
+        target = Attributes(verb="impersonate", resource="users", name=name)
+    authorizer.check(user, target)
+    for g in groups or []:
+        authorizer.check(user, Attributes(verb="impersonate", resource="groups", name=g))
+    if name.startswith(prefix) and name.count(":") == 3:
+        ns, sa = name[len(prefix):].split(":", 1)
+        base = service_account_user(ns, sa)
+        return User(base.name, tuple(dict.fromkeys([*base.groups, *(groups or [])])))
+    return User(name, tuple(dict.fromkeys([*(groups or []), AUTHENTICATED])))

@@ -19,7 +19,7 @@ from ..store import ApiError, Store
 from .dispatch import Api
 from .handlers import Admission
 from .http import Request, Response, Stream, Upgrade, dumps
-from .authz import ADMIN, Authenticator, token_request as authz_token_request
+from .authz import ADMIN, Authenticator, impersonate, token_request as authz_token_request
 from .kubeconfig import write_kubeconfig
 from .namespaces import NamespaceFinalizer
 from .node_agent import NodeAgent
@@ -71,6 +71,11 @@ class _Handler(BaseHTTPRequestHandler):
             user = ADMIN  # health checks need no credentials (and reach nothing else)
         if user is None:
             self._send(Response(401, _UNAUTHORIZED))
+            return
+        try:
+            user = impersonate(self.server.api.authorizer, user, self.headers)
+        except ApiError as err:
+            self._send(Response(err.code, dumps(err.status())))
             return
         req = Request(self.command, parts.path, split_query(parts.query), self.headers, body)
         answer = self.server.api.handle(req, parts.query, user)
