@@ -56,17 +56,19 @@ def test_auth_can_i_as_the_admin(bare_sandbox):
     assert kubectl(bare_sandbox, "auth", "can-i", "*", "*").stdout.strip() == "yes"
 
 
-def test_run_it_rm_busybox_wget_a_service(bare_sandbox):
+@pytest.mark.parametrize("restart", [["--restart=Never"], []], ids=["restart-never", "as-the-runbook-writes-it"])
+def test_run_it_rm_busybox_wget_a_service(bare_sandbox, restart):
+    # The runbook's line: kubectl run debug-pod --image=busybox -it --rm -- wget -qO- http://SVC.NS.svc.cluster.local/health
     sb = bare_sandbox
     env = dict(os.environ, KUBECONFIG=str(sb.kubeconfig))
-    proc = subprocess.run(["kubectl", "run", "probe-web", "-n", NS, "-it", "--rm", "--restart=Never",
-                           "--image=busybox", f"--pod-running-timeout={int(WAIT)}s", "--",
+    proc = subprocess.run(["kubectl", "run", "debug-pod", "-n", NS, "--image=busybox", "-it", "--rm", *restart,
+                           f"--pod-running-timeout={int(WAIT)}s", "--",
                            "wget", "-qO-", f"http://web.{NS}.svc.cluster.local/"],
                           env=env, capture_output=True, text=True, timeout=WAIT * 2, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Directory listing" in proc.stdout
-    assert 'pod "probe-web" deleted' in proc.stdout + proc.stderr
-    eventually(lambda: kubectl(sb, "get", "pod", "probe-web", "-n", NS, check=False).returncode != 0,
+    assert "Directory listing" in proc.stdout, proc.stdout + proc.stderr
+    assert 'pod "debug-pod" deleted' in proc.stdout + proc.stderr
+    eventually(lambda: kubectl(sb, "get", "pod", "debug-pod", "-n", NS, check=False).returncode != 0,
                what="the --rm pod gone")
 
 

@@ -222,21 +222,28 @@ def exec_upgrade(store: Store, agent: NodeAgent | None, route: Route, req: Reque
 ATTACH_EXIT_WAIT = 30.0  # seconds to wait for the kubelet to record the exit code after the log ends
 
 
-def _exit_code_of(store: Store, namespace: str, name: str, container: str, deadline: float) -> int | None:
-    """The container's exit code once the kubelet has recorded it (None: still running, or the pod went)."""
+def _container_status(store: Store, namespace: str, name: str, container: str) -> dict | None:
+    pod = store.try_get(R.POD, namespace, name)
+    for cs in ((pod or {}).get("status") or {}).get("containerStatuses") or []:
+        if cs.get("name") == container:
+            return cs
+    return None
+
+
+def _exit_code_of(store: Store, namespace: str, name: str, container: str, restarts_before: int,
+                  deadline: float) -> int | None:
+    """The exit code of the run that was attached once the kubelet has
+    recorded it: its terminated state, or, when it was restarted since (a
+    restartPolicy Always pod), its last state. None: not known in time."""
     while True:
-        pod = store.try_get(R.POD, namespace, name)
-        if pod is None:
+        cs = _container_status(store, namespace, name, container)
+        if cs is None:
             return None
-        for cs in (pod.get("status") or {}).get("containerStatuses") or []:
-            if cs.get("name") == container:
-                term = (cs.get("state") or {}).get("terminated")
-                if term is not None:
-                    return int(term.get("exitCode") or 0)
-                last = (cs.get("lastState") or {}).get("terminated")
-                if last is not None and (pod.get("spec") or {}).get("restartPolicy", "Always") != "Never" \
-                        and not (cs.get("state") or {}).get("running"):
-                    return int(last.get("exitCode") or 0)
+        state, last = cs.get("state") or {}, cs.get("lastState") or {}
+        if state.get("terminated") is not None:
+            return int(state["terminated"].get("exitCode") or 0)
+        if int(cs.get("restartCount") or 0) > restarts_before and last.get("terminated") is not None:
+            return int(last["terminated"].get("exitCode") or 0)
         if time.monotonic() > deadline:
             return None
         time.sleep(0.1)  # the kubelet records the exit moments after the log ends; bounded above
@@ -250,6 +257,7 @@ def log_attach_session(store: Store, agent: NodeAgent, namespace: str, name: str
     container); what the client types is read and dropped."""
     def run(rfile: IO[bytes], wfile: IO[bytes]) -> None:
         ws = WebSocket(rfile, wfile)
+        before = int((_container_status(store, namespace, name, container) or {}).get("restartCount") or 0)
         chunks = agent.logs(namespace, name, container, follow=True)
         gone = threading.Event()
 
@@ -273,7 +281,7 @@ def log_attach_session(store: Store, agent: NodeAgent, namespace: str, name: str
             log.exception("attach to %s/%s %s: the log stream failed", namespace, name, container)
         finally:
             getattr(chunks, "close", lambda: None)()
-        code = _exit_code_of(store, namespace, name, container, time.monotonic() + ATTACH_EXIT_WAIT)
+        code = _exit_code_of(store, namespace, name, container, before, time.monotonic() + ATTACH_EXIT_WAIT)
         ws.send(OP_BINARY, bytes([ERROR]) + _exit_status(code or 0, [container], protocol))
         ws.close()
     return run
