@@ -9,6 +9,7 @@ kubeconfig whose user is the `gameday` ServiceAccount."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import subprocess
@@ -177,3 +178,34 @@ def test_token_secret_and_its_end(server, tmp_path):
     path.write_text(yaml.safe_dump(kc))
     admin_api.delete_namespaced_service_account("short-lived", "default")
     assert "Unauthorized" in kubectl(path, "get", "pods").stderr
+
+
+def test_gameday_sandbox_kubeconfig_as_serviceaccount(server, tmp_path, capsys):
+    from gameday.cli import main
+    _, _, admin, _ = server
+    # A running sandbox's state directory, as `gameday sandbox up` leaves it (this process stands in for its pid).
+    (tmp_path / "sandbox.json").write_text(json.dumps({"pid": os.getpid(), "kubeconfig": str(admin)}))
+    assert main(["sandbox", "kubeconfig", "--state-dir", str(tmp_path), "--as-serviceaccount",
+                 f"{SA_NS}/{SA}"]) == 0
+    path = Path(capsys.readouterr().out.strip())
+    assert path.parent == tmp_path and yaml.safe_load(path.read_text())["users"][0]["name"] == USER
+    assert kubectl(path, "auth", "can-i", "delete", "pods").stdout.strip() == "yes"  # its context's namespace
+    assert kubectl(path, "auth", "can-i", "delete", "pods", "-n", "default").stdout.strip() == "no"
+    assert main(["sandbox", "kubeconfig", "--state-dir", str(tmp_path), "--as-serviceaccount", "gameday"]) == 2
+    assert "expected NAMESPACE/NAME" in capsys.readouterr().err
+    assert main(["sandbox", "kubeconfig", "--state-dir", str(tmp_path), "--as-serviceaccount", "default/nobody"]) == 2
+    assert 'serviceaccount "nobody" not found in namespace "default"' in capsys.readouterr().err
+
+
+def test_kubectl_create_token_as_the_harness_yaml_says(server, tmp_path):
+    # deploy/rbac/harness.yaml: `kubectl create token gameday -n gaudi3-scale` makes the harness's token.
+    _, _, admin, _ = server
+    made = kubectl(admin, "create", "token", SA, "-n", SA_NS, "--duration=2h")
+    assert made.returncode == 0, made.stderr
+    kc = yaml.safe_load(admin.read_text())
+    kc["users"][0]["user"]["token"] = made.stdout.strip()
+    path = tmp_path / "kc"
+    path.write_text(yaml.safe_dump(kc))
+    assert kubectl(path, "auth", "whoami").stdout.count(USER) == 1
+    short = kubectl(admin, "create", "token", SA, "-n", SA_NS, "--duration=1m")
+    assert short.returncode != 0 and "may not specify a duration less than 10 minutes" in short.stderr

@@ -290,7 +290,7 @@ def cmd_kubeconfig(args) -> int:
         raise UserError(f"--as-serviceaccount {args.as_serviceaccount!r}: expected NAMESPACE/NAME, e.g. gaudi3-scale/gameday")
     from kubernetes.client import ApiException
     from .apiserver.kubeconfig import service_account_kubeconfig
-    out = args.output or Path(admin).with_name(f"kubeconfig-{ns}-{name}")
+    out = args.output or _state(args) / f"kubeconfig-{ns}-{name}"
     try:
         print(service_account_kubeconfig(admin, ns, name, out))
     except ApiException as exc:
