@@ -152,3 +152,15 @@ def test_an_invalid_definition_is_refused(server):
     bad["metadata"]["name"] = "wrong.example.dev"
     out = kubectl(kc, "apply", "-f", "-", input=yaml.safe_dump(bad))
     assert out.returncode != 0 and 'must be spec.names.plural+"."+spec.group' in out.stderr
+
+
+def test_deleting_a_namespace_deletes_its_custom_objects(server):
+    _, kc = server
+    assert kubectl(kc, "create", "namespace", "chaos-ns").returncode == 0
+    body = json.loads(json.dumps(CHAOS))
+    body["metadata"]["namespace"] = "chaos-ns"
+    custom(kc).create_namespaced_custom_object(GROUP, VERSION, "chaos-ns", PLURAL, body)
+    done = kubectl(kc, "delete", "namespace", "chaos-ns", "--timeout=60s")
+    assert done.returncode == 0, done.stderr
+    assert "NotFound" in kubectl(kc, "get", "namespace", "chaos-ns").stderr
+    assert custom(kc).list_cluster_custom_object(GROUP, VERSION, PLURAL)["items"] == []

@@ -24,6 +24,7 @@ from .controllers import all_controllers
 from .controllers.base import is_pod_ready
 from .discovery_sd import DiscoveryServer
 from .images import Catalog
+from .endpointslices import EndpointSliceMirror
 from .ingress import IngressController
 from .kubelet.kubelet import Kubelet
 from .proxy import ServiceProxies
@@ -143,6 +144,8 @@ class Sandbox:
         self.proxies.start()
         self.ingress = IngressController(self.store, self.state_dir / "ingress")
         self.ingress.start()
+        self.controllers.append(EndpointSliceMirror(self.store))
+        self.controllers[-1].start()
         self.discovery = DiscoveryServer(self.store, f"{prefix}.0.2")
         self.discovery.start()
         self.api.write_kubeconfig(self.kubeconfig)

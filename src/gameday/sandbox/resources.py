@@ -77,6 +77,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("coordination.k8s.io", "v1", "leases", "Lease"),
     Resource("networking.k8s.io", "v1", "ingresses", "Ingress", short_names=("ing",), subresources=("status",)),
     Resource("networking.k8s.io", "v1", "ingressclasses", "IngressClass", namespaced=False),
+    Resource("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice"),
     Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
              namespaced=False, short_names=("crd", "crds"), subresources=("status",)),
     # Reviews: answered, never stored (create only).
@@ -139,6 +140,7 @@ HPA = lookup("autoscaling", "v2", "horizontalpodautoscalers")
 NETWORKPOLICY = lookup("networking.k8s.io", "v1", "networkpolicies")
 INGRESS = lookup("networking.k8s.io", "v1", "ingresses")
 INGRESSCLASS = lookup("networking.k8s.io", "v1", "ingressclasses")
+ENDPOINTSLICE = lookup("discovery.k8s.io", "v1", "endpointslices")
 CRD = lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
 SERVICEACCOUNT = lookup("", "v1", "serviceaccounts")
 ROLE = lookup("rbac.authorization.k8s.io", "v1", "roles")
