@@ -84,3 +84,61 @@ def test_attach_refuses_a_completed_pod(bare_sandbox):
         assert out.returncode != 0 and "completed pod" in out.stderr
     finally:
         kubectl(sb, "delete", "pod", "done-already", "-n", NS, "--grace-period=0", "--force", check=False)
+
+
+@pytest.fixture(scope="module")
+def api_only(tmp_path_factory):
+    """An API server alone (nothing runs what is created): the kubectl create generators' bodies."""
+    from gameday.sandbox.apiserver import ApiServer
+    from gameday.sandbox.store import Store
+    state = tmp_path_factory.mktemp("fidelity")
+    api = ApiServer(Store(), state_dir=state).start()
+    try:
+        yield api.write_kubeconfig(state / "kubeconfig")
+    finally:
+        api.stop()
+
+
+def _k(kc, *args) -> subprocess.CompletedProcess:
+    return subprocess.run(["kubectl", "--kubeconfig", str(kc), *args], capture_output=True, text=True, timeout=60)
+
+
+def _json(kc, *args) -> dict:
+    p = _k(kc, "get", *args, "-o", "json")
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+def test_kubectl_create_generators_send_protobuf_the_server_reads(api_only):
+    kc = api_only
+    made = [("deployment", "d1", "--image=busybox", "--replicas=2", "--port=80"),
+            ("service", "clusterip", "s1", "--tcp=80:8080"), ("service", "nodeport", "s2", "--tcp=81:web"),
+            ("role", "r1", "--verb=get", "--verb=list", "--resource=pods", "--resource-name=x"),
+            ("rolebinding", "rb1", "--role=r1", "--serviceaccount=default:sa1", "--group=g1"),
+            ("clusterrole", "cr1", "--verb=get", "--non-resource-url=/logs"),
+            ("clusterrolebinding", "crb1", "--clusterrole=cr1", "--user=u1"),
+            ("ingress", "i1", "--class=cls", "--rule=foo.com/bar*=s1:80,tls=my-cert", "--rule=/x=s2:http"),
+            ("poddisruptionbudget", "p1", "--selector=app=x", "--max-unavailable=50%"),
+            ("job", "j1", "--image=busybox", "--", "echo", "hi")]
+    for args in made:
+        p = _k(kc, "create", *args)
+        assert p.returncode == 0, f"kubectl create {' '.join(args)}: {p.stderr}"
+    d = _json(kc, "deployment", "d1")["spec"]
+    assert d["replicas"] == 2 and d["selector"] == {"matchLabels": {"app": "d1"}}
+    assert d["template"]["spec"]["containers"][0]["ports"] == [{"containerPort": 80, "protocol": "TCP"}]
+    assert _json(kc, "service", "s1")["spec"]["ports"][0]["targetPort"] == 8080
+    s2 = _json(kc, "service", "s2")["spec"]
+    assert s2["type"] == "NodePort" and s2["ports"][0]["targetPort"] == "web"
+    assert _json(kc, "role", "r1")["rules"] == [{"verbs": ["get", "list"], "apiGroups": [""], "resources": ["pods"],
+                                                  "resourceNames": ["x"]}]
+    rb = _json(kc, "rolebinding", "rb1")
+    assert rb["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "r1"}
+    assert {"kind": "ServiceAccount", "name": "sa1", "namespace": "default"} in rb["subjects"]
+    assert {"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "g1"} in rb["subjects"]
+    assert _json(kc, "clusterrole", "cr1")["rules"] == [{"verbs": ["get"], "nonResourceURLs": ["/logs"]}]
+    ing = _json(kc, "ingress", "i1")["spec"]
+    assert ing["ingressClassName"] == "cls" and ing["tls"] == [{"hosts": ["foo.com"], "secretName": "my-cert"}]
+    assert ing["rules"][0] == {"host": "foo.com", "http": {"paths": [{"path": "/bar", "pathType": "Prefix", "backend": {
+        "service": {"name": "s1", "port": {"number": 80}}}}]}}
+    assert ing["rules"][1]["http"]["paths"][0]["backend"]["service"]["port"] == {"name": "http"}
+    assert _json(kc, "pdb", "p1")["spec"]["maxUnavailable"] == "50%"
