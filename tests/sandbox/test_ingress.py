@@ -130,3 +130,31 @@ def test_an_ingress_without_path_type_is_refused(bare_sandbox):
                        text=True, timeout=120)
     assert p.returncode != 0
     assert "spec.rules[0].http.paths[0].pathType: Required value: pathType must be specified" in p.stderr
+
+
+def test_an_ingress_of_another_controllers_class_is_left_alone(ingress):
+    sb, port, _ = ingress
+    env = dict(os.environ, KUBECONFIG=str(sb.kubeconfig))
+    cls = {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": {"name": "other"},
+           "spec": {"controller": "example.com/other-controller"}}
+    ing = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "elsewhere", "namespace": NS},
+           "spec": {"ingressClassName": "other", "rules": [{"host": "elsewhere.test", "http": {"paths": [
+               {"path": "/", "pathType": "Prefix",
+                "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}}
+    # Made after the other: once it answers, the controller has read both.
+    probe = json.loads(json.dumps(ing))
+    probe["metadata"]["name"] = "probe"
+    probe["spec"].pop("ingressClassName")
+    probe["spec"]["rules"][0]["host"] = "probe.test"
+    for obj in (cls, ing, probe):
+        p = subprocess.run(["kubectl", "apply", "-f", "-"], input=json.dumps(obj), env=env, capture_output=True,
+                           text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+    try:
+        eventually(lambda: _request(port, "probe.test", "/", None, None)[0] == 200, what="the probe Ingress served")
+        assert _request(port, "elsewhere.test", "/", None, None)[0] == 404
+        got = json.loads(kubectl(sb, "get", "ingress", "elsewhere", "-n", NS, "-o", "json").stdout)
+        assert not (got.get("status") or {}).get("loadBalancer")
+    finally:
+        kubectl(sb, "delete", "ingress", "elsewhere", "probe", "-n", NS, check=False)
+        kubectl(sb, "delete", "ingressclass", "other", check=False)

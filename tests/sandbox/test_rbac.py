@@ -41,7 +41,7 @@ def server(tmp_path_factory):
     admin = api.write_kubeconfig(state / "admin")
     loaded = manifest_files.load([ROOT / "deploy" / "namespaces.yaml", ROOT / "deploy" / "rbac"])
     manifest_files.apply(store, loaded, api.prepare_create)
-    for ns in (SA_NS, "database", "kube-system"):
+    for ns in (SA_NS, "database", "monitoring", "kube-system"):
         store.create(R.POD, api.prepare_create(R.POD, {"metadata": {"name": "victim", "namespace": ns},
                                                        "spec": {"containers": [{"name": "c", "image": "busybox"}]}}))
     sa_kc = service_account_kubeconfig(admin, SA_NS, SA, state / "sa")
@@ -87,7 +87,13 @@ def test_the_role_grants_what_it_lists_and_nothing_else(server):
     denied = kubectl(sa_kc, "get", "namespaces")
     assert 'namespaces is forbidden: User "system:serviceaccount:gaudi3-scale:gameday" cannot list resource ' \
            '"namespaces" in API group "" at the cluster scope' in denied.stderr
-    # A subresource is its own resource to RBAC.
+    # A subresource is its own resource to RBAC; exec over WebSocket (a GET) needs create.
+    # (monitoring: gameday-observe lets it read pods there, not exec into them)
+    denied = kubectl(sa_kc, "exec", "victim", "-n", "monitoring", "--", "true")
+    assert 'pods "victim" is forbidden: User "system:serviceaccount:gaudi3-scale:gameday" cannot create resource ' \
+           '"pods/exec" in API group "" in the namespace "monitoring"' in denied.stderr
+    allowed = kubectl(sa_kc, "exec", "victim", "-n", SA_NS, "--", "true")
+    assert "forbidden" not in allowed.stderr.lower()  # past RBAC (no node agent here to run it)
     denied = kubectl(sa_kc, "create", "token", SA, "-n", SA_NS)
     assert 'cannot create resource "serviceaccounts/token"' in denied.stderr
 
@@ -209,3 +215,42 @@ def test_kubectl_create_token_as_the_harness_yaml_says(server, tmp_path):
     assert kubectl(path, "auth", "whoami").stdout.count(USER) == 1
     short = kubectl(admin, "create", "token", SA, "-n", SA_NS, "--duration=1m")
     assert short.returncode != 0 and "may not specify a duration less than 10 minutes" in short.stderr
+
+
+VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
+
+
+def test_every_verb_of_the_harness_role_is_granted_and_no_other(server, capsys):
+    """Each (verb, resource) of deploy/rbac/harness.yaml, read straight from the
+    file, asked by SelfSubjectAccessReview as the ServiceAccount: granted where
+    a binding puts it, denied elsewhere and for every verb it does not list."""
+    _, _, _, sa_kc = server
+    docs = [d for d in yaml.safe_load_all((ROOT / "deploy" / "rbac" / "harness.yaml").read_text()) if d]
+    roles = {(d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"]): d.get("rules") or [] for d in docs
+             if d["kind"] in ("Role", "ClusterRole")}
+    bound: dict[str | None, list[dict]] = {}  # namespace (None: cluster-wide) -> rules
+    for d in docs:
+        if d["kind"] in ("RoleBinding", "ClusterRoleBinding"):
+            ref = d["roleRef"]
+            ns = d["metadata"].get("namespace") if d["kind"] == "RoleBinding" else None
+            key = (ref["kind"], ns if ref["kind"] == "Role" else None, ref["name"])
+            bound.setdefault(ns, []).extend(roles[key])
+    asked = {(g, r) for rules in roles.values() for rule in rules for g in rule.get("apiGroups", [])
+             for r in rule.get("resources", [])}
+    authz = client.AuthorizationV1Api(config.new_client_from_config(config_file=str(sa_kc)))
+    checked = denials = 0
+    for ns in ("gaudi3-scale", "database", "monitoring", "kube-system"):
+        for group, resource in sorted(asked):
+            for verb in VERBS:
+                want = any(verb in rule["verbs"] and group in rule.get("apiGroups", []) and resource in
+                           rule.get("resources", []) for rule in bound.get(ns, []) + bound.get(None, []))
+                res, _, sub = resource.partition("/")
+                review = authz.create_self_subject_access_review(client.V1SelfSubjectAccessReview(
+                    spec=client.V1SelfSubjectAccessReviewSpec(resource_attributes=client.V1ResourceAttributes(
+                        namespace=ns, verb=verb, group=group, resource=res, subresource=sub or None))))
+                assert review.status.allowed == want, (ns, verb, group, resource)
+                checked += 1
+                denials += not want
+    assert denials > checked // 2  # most of the grid is refused: the Role is narrow
+    with capsys.disabled():
+        print(f"\nRBAC: {checked} (namespace, verb, resource) checks of deploy/rbac/harness.yaml, {denials} denials")
