@@ -20,8 +20,9 @@ import hmac
 import json
 import secrets
 import time
+import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .. import resources as R
 from ..store import ApiError, Store, now_iso
@@ -29,6 +30,7 @@ from ..store import ApiError, Store, now_iso
 ADMIN_USER = "gameday-admin"
 MASTERS = "system:masters"
 AUTHENTICATED = "system:authenticated"
+log = logging.getLogger("gameday.sandbox.apiserver.rbac")
 TOKEN_SECRET_TYPE = "kubernetes.io/service-account-token"
 ISSUER = "https://kubernetes.default.svc.cluster.local"
 DEFAULT_TOKEN_SECONDS = 3600
@@ -238,7 +240,9 @@ class Authorizer:
 
     def check(self, user: User, a: Attributes) -> None:
         if not self.allowed(user, a):
-            raise forbidden(user, a)
+            err = forbidden(user, a)
+            log.info("RBAC denied: %s", err.message)  # the sandbox's audit trail of refusals
+            raise err
 
     def rules_review(self, user: User, namespace: str) -> dict:
         """The status of a SelfSubjectRulesReview (`kubectl auth can-i --list`)."""
