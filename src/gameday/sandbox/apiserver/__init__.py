@@ -18,8 +18,9 @@ Modules, one noun each:
   crd         CustomResourceDefinitions and the custom resources they serve
   metrics     metrics.k8s.io from the node agent (`kubectl top`)
   namespaces  emptying Terminating namespaces
-  protobuf    protobuf bodies kubectl's typed clients send (create namespace|configmap|secret|
-              serviceaccount|job|token, auth can-i|whoami)
+  protobuf    protobuf bodies kubectl's typed clients send (kubectl create namespace|configmap|
+              secret|serviceaccount|job|deployment|service|role|rolebinding|clusterrole|
+              clusterrolebinding|ingress|poddisruptionbudget|token, auth can-i|whoami)
   tls, kubeconfig, node_agent (the kubelet's side of the contract)
 
 Every user but the admin (group system:masters) is held to RBAC.
