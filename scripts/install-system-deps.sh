@@ -19,6 +19,7 @@ command -v pg_dump >/dev/null 2>&1 || need+=(postgresql-client-15)
 command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)   # the runbook check's operator session
 # curl: the runbook's scripts and the platform's containers run it.
 command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v busybox >/dev/null 2>&1 || need+=(busybox)   # the busybox image (kubectl run --image=busybox)
 if [ "${GAMEDAY_SKIP_CHROMIUM:-}" = "" ]; then
   command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || need+=(chromium)
 fi

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import ssl
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -292,7 +295,18 @@ def test_create_generators_send_protobuf(server):
     assert server.store.get(R.NAMESPACE, None, "made-by-create")["status"]["phase"] == "Active"
     assert server.store.get(R.CONFIGMAP, "made-by-create", "settings")["data"] == {"mode": "fast"}
     assert server.store.get(R.SECRET, "made-by-create", "creds")["data"] == {"pw": "aHVudGVyMg=="}
-    refused = kubectl(server, "create", "deployment", "d", "--image=busybox", "-n", "made-by-create", check=False)
-    assert refused.returncode != 0 and "send it as JSON" in refused.stderr
+    kubectl(server, "create", "deployment", "d", "--image=busybox", "--replicas=2", "-n", "made-by-create")
+    made = server.store.get(R.DEPLOYMENT, "made-by-create", "d")["spec"]
+    assert made["replicas"] == 2 and made["template"]["spec"]["containers"][0]["image"] == "busybox"
+    # A kind the decoder does not know: 415 with the hint to send JSON.
+    ctx = ssl.create_default_context(cadata=server.ca_pem.decode())
+    type_meta = b"\n\x07apps/v1\x12\x0bStatefulSet"
+    body = b"k8s\x00" + b"\n" + bytes([len(type_meta)]) + type_meta
+    req = urllib.request.Request(f"{server.url}/apis/apps/v1/namespaces/made-by-create/statefulsets", data=body,
+                                 method="POST", headers={"Authorization": f"Bearer {server.token}",
+                                                         "Content-Type": "application/vnd.kubernetes.protobuf"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(req, context=ctx, timeout=WAIT)
+    assert refused.value.code == 415 and "send it as JSON" in refused.value.read().decode()
     kubectl(server, "delete", "namespace", "made-by-create", "--timeout=60s")
     assert server.store.try_get(R.NAMESPACE, None, "made-by-create") is None

@@ -57,6 +57,9 @@ def register(subparsers) -> None:
 
     kc = sub.add_parser("kubeconfig", help="print the running sandbox's kubeconfig path")
     common(kc)
+    kc.add_argument("--as-serviceaccount", metavar="NS/NAME", default=None,
+                    help="write a kubeconfig whose user is this ServiceAccount (a TokenRequest token) and print its path")
+    kc.add_argument("--output", type=Path, default=None, help="where to write it (default: the state directory)")
     kc.set_defaults(func=cmd_kubeconfig)
 
     url = sub.add_parser("url", help="print http://127.0.0.1:PORT of a service")
@@ -278,7 +281,22 @@ def cmd_down(args) -> int:
 
 # -- status, kubeconfig, url -----------------------------------------------------------
 def cmd_kubeconfig(args) -> int:
-    print(_require(_state(args))["kubeconfig"])
+    admin = _require(_state(args))["kubeconfig"]
+    if not args.as_serviceaccount:
+        print(admin)
+        return 0
+    ns, _, name = args.as_serviceaccount.partition("/")
+    if not ns or not name or "/" in name:
+        raise UserError(f"--as-serviceaccount {args.as_serviceaccount!r}: expected NAMESPACE/NAME, e.g. gaudi3-scale/gameday")
+    from kubernetes.client import ApiException
+    from .apiserver.kubeconfig import service_account_kubeconfig
+    out = args.output or _state(args) / f"kubeconfig-{ns}-{name}"
+    try:
+        print(service_account_kubeconfig(admin, ns, name, out))
+    except ApiException as exc:
+        if exc.status == 404:
+            raise UserError(f'serviceaccount "{name}" not found in namespace "{ns}"; apply deploy/rbac first') from None
+        raise
     return 0
 
 

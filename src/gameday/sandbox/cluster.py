@@ -24,6 +24,8 @@ from .controllers import all_controllers
 from .controllers.base import is_pod_ready
 from .discovery_sd import DiscoveryServer
 from .images import Catalog
+from .endpointslices import EndpointSliceMirror
+from .ingress import IngressController
 from .kubelet.kubelet import Kubelet
 from .proxy import ServiceProxies
 from .resources import DEPLOYMENT, POD, SERVICE, STATEFULSET
@@ -74,6 +76,7 @@ class Sandbox:
         self.kubelet: Kubelet | None = None
         self.proxies: ServiceProxies | None = None
         self.discovery: DiscoveryServer | None = None
+        self.ingress: IngressController | None = None
         self.controllers = []
         self.block: int | None = None
         self._block_sock: socket.socket | None = None
@@ -139,6 +142,10 @@ class Sandbox:
             c.start()
         self.kubelet.start()
         self.proxies.start()
+        self.ingress = IngressController(self.store, self.state_dir / "ingress")
+        self.ingress.start()
+        self.controllers.append(EndpointSliceMirror(self.store))
+        self.controllers[-1].start()
         self.discovery = DiscoveryServer(self.store, f"{prefix}.0.2")
         self.discovery.start()
         self.api.write_kubeconfig(self.kubeconfig)
@@ -150,14 +157,14 @@ class Sandbox:
 
     def stop(self) -> None:
         """Stop everything; no process is left behind."""
-        for part in (self.kubelet, self.discovery, self.proxies, *reversed(self.controllers), self.api):
+        for part in (self.kubelet, self.discovery, self.ingress, self.proxies, *reversed(self.controllers), self.api):
             if part is None:
                 continue
             try:
                 part.stop()
             except Exception:
                 log.exception("stopping %s failed", type(part).__name__)
-        self.kubelet = self.discovery = self.proxies = self.api = None
+        self.kubelet = self.discovery = self.ingress = self.proxies = self.api = None
         self.controllers = []
         if self.store is not None:
             self.store.close_watches()

@@ -79,7 +79,10 @@ BUILTIN: dict[str, dict] = {
         # No gossip: a single Alertmanager, and no port shared between sandboxes.
         "bind_args": ["--web.listen-address={pod_ip}:9093", "--cluster.listen-address="],
     },
-    "busybox": {"cmd": ["sh"]},
+    # Debian's busybox: its applets through the one binary (the image has no
+    # ENTRYPOINT; `kubectl run --image=busybox -- wget ...` passes args, so
+    # `busybox wget ...` runs them). A `command` runs the host's programs.
+    "busybox": {"entrypoint": ["busybox"], "cmd": ["sh"]},
     "alpine": {"cmd": ["sh"]},
     "curlimages/curl": {"entrypoint": ["curl"], "cmd": ["--help"]},
     "python": {"entrypoint": [], "cmd": ["{python}"], "env": {"PYTHONUNBUFFERED": "1"}},

@@ -38,7 +38,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("", "v1", "namespaces", "Namespace", namespaced=False, short_names=("ns",),
              subresources=("status",)),
     Resource("", "v1", "pods", "Pod", short_names=("po",), categories=_ALL,
-             subresources=("status", "log", "eviction", "exec")),
+             subresources=("status", "log", "eviction", "exec", "attach")),
     Resource("", "v1", "configmaps", "ConfigMap", short_names=("cm",)),
     Resource("", "v1", "secrets", "Secret"),
     Resource("", "v1", "services", "Service", short_names=("svc",), categories=_ALL,
@@ -51,7 +51,7 @@ RESOURCES: tuple[Resource, ...] = (
              subresources=("status",)),
     Resource("", "v1", "persistentvolumes", "PersistentVolume", namespaced=False, short_names=("pv",),
              subresources=("status",)),
-    Resource("", "v1", "serviceaccounts", "ServiceAccount", short_names=("sa",)),
+    Resource("", "v1", "serviceaccounts", "ServiceAccount", short_names=("sa",), subresources=("token",)),
     Resource("apps", "v1", "deployments", "Deployment", short_names=("deploy",), categories=_ALL,
              subresources=("status", "scale")),
     Resource("apps", "v1", "replicasets", "ReplicaSet", short_names=("rs",), categories=_ALL,
@@ -75,7 +75,22 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding",
              namespaced=False),
     Resource("coordination.k8s.io", "v1", "leases", "Lease"),
+    Resource("networking.k8s.io", "v1", "ingresses", "Ingress", short_names=("ing",), subresources=("status",)),
+    Resource("networking.k8s.io", "v1", "ingressclasses", "IngressClass", namespaced=False),
+    Resource("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice"),
+    Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
+             namespaced=False, short_names=("crd", "crds"), subresources=("status",)),
+    # Reviews: answered, never stored (create only).
+    Resource("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview",
+             namespaced=False, verbs=("create",)),
+    Resource("authorization.k8s.io", "v1", "selfsubjectrulesreviews", "SelfSubjectRulesReview",
+             namespaced=False, verbs=("create",)),
+    Resource("authorization.k8s.io", "v1", "subjectaccessreviews", "SubjectAccessReview",
+             namespaced=False, verbs=("create",)),
+    Resource("authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview",
+             namespaced=False, verbs=("create",)),
 )
+REVIEW_GROUPS = ("authorization.k8s.io", "authentication.k8s.io")
 
 
 def lookup(group: str, version: str, plural: str) -> Resource | None:
@@ -123,3 +138,12 @@ STATEFULSET = lookup("apps", "v1", "statefulsets")
 JOB = lookup("batch", "v1", "jobs")
 HPA = lookup("autoscaling", "v2", "horizontalpodautoscalers")
 NETWORKPOLICY = lookup("networking.k8s.io", "v1", "networkpolicies")
+INGRESS = lookup("networking.k8s.io", "v1", "ingresses")
+INGRESSCLASS = lookup("networking.k8s.io", "v1", "ingressclasses")
+ENDPOINTSLICE = lookup("discovery.k8s.io", "v1", "endpointslices")
+CRD = lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+SERVICEACCOUNT = lookup("", "v1", "serviceaccounts")
+ROLE = lookup("rbac.authorization.k8s.io", "v1", "roles")
+ROLEBINDING = lookup("rbac.authorization.k8s.io", "v1", "rolebindings")
+CLUSTERROLE = lookup("rbac.authorization.k8s.io", "v1", "clusterroles")
+CLUSTERROLEBINDING = lookup("rbac.authorization.k8s.io", "v1", "clusterrolebindings")

@@ -4,6 +4,7 @@ back to it when the answer is plain application/json)."""
 from __future__ import annotations
 
 import hashlib
+from typing import Sequence
 
 from ..resources import Resource
 from .routing import METRICS_GROUP, METRICS_VERSION, SERVED, groups
@@ -21,6 +22,8 @@ _SUBRESOURCES = {
     "log": (["get"], "Pod", None, None),
     "eviction": (["create"], "Eviction", "policy", "v1"),
     "exec": (["create", "get"], "PodExecOptions", None, None),
+    "attach": (["create", "get"], "PodAttachOptions", None, None),
+    "token": (["create"], "TokenRequest", "authentication.k8s.io", "v1"),
 }
 
 
@@ -38,20 +41,20 @@ def _group_doc(name: str, versions: list[str]) -> dict:
     return {"name": name, "versions": vs, "preferredVersion": vs[0]}
 
 
-def _all_groups(with_metrics: bool) -> dict[str, list[str]]:
-    out = dict(groups())
+def _all_groups(with_metrics: bool, extra: Sequence[Resource] = ()) -> dict[str, list[str]]:
+    out = dict(groups(extra))
     if with_metrics:
         out[METRICS_GROUP] = [METRICS_VERSION]
     return out
 
 
-def api_group_list(with_metrics: bool) -> dict:
+def api_group_list(with_metrics: bool, extra: Sequence[Resource] = ()) -> dict:
     return {"kind": "APIGroupList", "apiVersion": "v1",
-            "groups": [_group_doc(g, vs) for g, vs in _all_groups(with_metrics).items()]}
+            "groups": [_group_doc(g, vs) for g, vs in _all_groups(with_metrics, extra).items()]}
 
 
-def api_group(name: str, with_metrics: bool) -> dict | None:
-    versions = _all_groups(with_metrics).get(name)
+def api_group(name: str, with_metrics: bool, extra: Sequence[Resource] = ()) -> dict | None:
+    versions = _all_groups(with_metrics, extra).get(name)
     if not versions:
         return None
     return {"kind": "APIGroup", "apiVersion": "v1", **_group_doc(name, versions)}
@@ -79,7 +82,7 @@ def _entry(res: Resource) -> list[dict]:
     return out
 
 
-def resource_list(group: str, version: str, with_metrics: bool) -> dict | None:
+def resource_list(group: str, version: str, with_metrics: bool, extra: Sequence[Resource] = ()) -> dict | None:
     gv = f"{group}/{version}" if group else version
     if with_metrics and group == METRICS_GROUP and version == METRICS_VERSION:
         return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": [
@@ -88,7 +91,7 @@ def resource_list(group: str, version: str, with_metrics: bool) -> dict | None:
             {"name": "pods", "singularName": "", "namespaced": True, "kind": "PodMetrics",
              "verbs": ["get", "list"]},
         ]}
-    entries = [e for res in SERVED if res.group == group and res.version == version for e in _entry(res)]
+    entries = [e for res in (*SERVED, *extra) if res.group == group and res.version == version for e in _entry(res)]
     if not entries:
         return None
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": entries}

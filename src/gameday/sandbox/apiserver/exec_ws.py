@@ -8,7 +8,9 @@ import base64
 import hashlib
 import json
 import struct
+import logging
 import threading
+import time
 from typing import IO, Any
 from urllib.parse import parse_qs
 
@@ -25,6 +27,7 @@ _GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0, 1, 2, 8, 9, 10
 MAX_MESSAGE = 16 * 1024 * 1024
+log = logging.getLogger("gameday.sandbox.apiserver")
 
 
 def accept_key(key: str) -> str:
@@ -213,3 +216,101 @@ def exec_upgrade(store: Store, agent: NodeAgent | None, route: Route, req: Reque
                       stdin=req.flag("stdin"), tty=req.flag("tty"))
     return Upgrade(protocol, accept_key(key), session(proc, command, protocol))
 
+
+
+# -- attach -------------------------------------------------------------------
+ATTACH_EXIT_WAIT = 30.0  # seconds to wait for the kubelet to record the exit code after the log ends
+
+
+def _container_status(store: Store, namespace: str, name: str, container: str) -> dict | None:
+    pod = store.try_get(R.POD, namespace, name)
+    for cs in ((pod or {}).get("status") or {}).get("containerStatuses") or []:
+        if cs.get("name") == container:
+            return cs
+    return None
+
+
+def _exit_code_of(store: Store, namespace: str, name: str, container: str, restarts_before: int,
+                  deadline: float) -> int | None:
+    """The exit code of the run that was attached once the kubelet has
+    recorded it: its terminated state, or, when it was restarted since (a
+    restartPolicy Always pod), its last state. None: not known in time."""
+    while True:
+        cs = _container_status(store, namespace, name, container)
+        if cs is None:
+            return None
+        state, last = cs.get("state") or {}, cs.get("lastState") or {}
+        if state.get("terminated") is not None:
+            return int(state["terminated"].get("exitCode") or 0)
+        if int(cs.get("restartCount") or 0) > restarts_before and last.get("terminated") is not None:
+            return int(last["terminated"].get("exitCode") or 0)
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.1)  # the kubelet records the exit moments after the log ends; bounded above
+
+
+def log_attach_session(store: Store, agent: NodeAgent, namespace: str, name: str, container: str,
+                       protocol: str):
+    """attach from the container's log: its output from the start (so a short
+    command's output is not lost before the client attached), then its exit
+    code. Input is not delivered (the node agent offers no stdin of a running
+    container); what the client types is read and dropped."""
+    def run(rfile: IO[bytes], wfile: IO[bytes]) -> None:
+        ws = WebSocket(rfile, wfile)
+        before = int((_container_status(store, namespace, name, container) or {}).get("restartCount") or 0)
+        chunks = agent.logs(namespace, name, container, follow=True)
+        gone = threading.Event()
+
+        def drain() -> None:
+            try:
+                while True:
+                    op, _ = ws.receive()
+                    if op == OP_CLOSE:
+                        break
+            except (EOFError, OSError, ValueError):
+                pass
+            gone.set()
+        threading.Thread(target=drain, daemon=True, name="attach-stdin").start()
+        try:
+            for chunk in chunks:
+                if gone.is_set() or ws.closed:
+                    return
+                if chunk:
+                    ws.send(OP_BINARY, bytes([STDOUT]) + chunk)
+        except Exception:
+            log.exception("attach to %s/%s %s: the log stream failed", namespace, name, container)
+        finally:
+            getattr(chunks, "close", lambda: None)()
+        code = _exit_code_of(store, namespace, name, container, before, time.monotonic() + ATTACH_EXIT_WAIT)
+        ws.send(OP_BINARY, bytes([ERROR]) + _exit_status(code or 0, [container], protocol))
+        ws.close()
+    return run
+
+
+def attach_upgrade(store: Store, agent: NodeAgent | None, route: Route, req: Request, raw_query: str) -> Upgrade:
+    """pods/attach over WebSocket (`kubectl attach`, `kubectl run -it`)."""
+    if req.method not in ("GET", "POST"):
+        raise method_not_allowed()
+    if req.header("Upgrade").lower() != "websocket":
+        raise validation.bad_request("pods/attach needs a WebSocket upgrade (Upgrade: websocket, protocol "
+                                     "v5.channel.k8s.io or v4.channel.k8s.io); SPDY is not served by the sandbox")
+    offered = [p.strip() for p in req.header("Sec-WebSocket-Protocol").split(",") if p.strip()]
+    protocol = next((p for p in PROTOCOLS if p in offered), None)
+    if protocol is None:
+        raise validation.bad_request(f"unsupported WebSocket subprotocols {offered}: use one of {list(PROTOCOLS)}")
+    key = req.header("Sec-WebSocket-Key")
+    if not key:
+        raise validation.bad_request("missing Sec-WebSocket-Key header")
+    pod = store.get(R.POD, route.namespace, route.name)
+    container = pick_container(pod, req.query.get("container"))
+    phase = (pod.get("status") or {}).get("phase")
+    if phase in ("Succeeded", "Failed"):
+        raise validation.bad_request(f"cannot attach a container in a completed pod; current phase is {phase}")
+    if agent is None:
+        raise no_agent()
+    ns, name = route.namespace or "", route.name or ""
+    attach = getattr(agent, "attach", None)
+    if attach is not None:  # a node agent that can hand over the container's own stdio
+        proc = attach(ns, name, container, stdin=req.flag("stdin"), tty=req.flag("tty"))
+        return Upgrade(protocol, accept_key(key), session(proc, [container], protocol))
+    return Upgrade(protocol, accept_key(key), log_attach_session(store, agent, ns, name, container, protocol))

@@ -310,7 +310,7 @@ class Verbs:
         defaults.on_update(res, new)
         self._admit("UPDATE", res, new, old)
         validation.validate(res, new)
-        validation.validate_update(res, old, new)
+        validation.validate_update(res, _defaulted(res, old), new)
         return self.store.update(res, new)
 
     def update(self, route: Route, req: Request) -> Response:
@@ -348,7 +348,7 @@ class Verbs:
         defaults.on_update(res, new)
         self._admit("UPDATE", res, new, old)
         validation.validate(res, new)
-        validation.validate_update(res, old, new)
+        validation.validate_update(res, _defaulted(res, old), new)
         new["metadata"] = {**old["metadata"], **{k: v for k, v in new["metadata"].items()
                                                  if k in ("labels", "annotations", "ownerReferences",
                                                           "finalizers")}}
@@ -525,6 +525,17 @@ class Verbs:
                     raise
         return json_response(200, {"kind": f"{route.res.kind}List", "apiVersion": route.res.api_version,
                                    "metadata": {"resourceVersion": self.store.resource_version}, "items": deleted})
+
+
+def _defaulted(res: Resource, old: dict) -> dict:
+    """The stored object with the update defaults applied, for the immutable
+    field checks: controllers write pods straight to the store, undefaulted,
+    and a metadata-only change (`kubectl label pod`) must not read as a spec
+    change because the new object got the defaults the old one lacked."""
+    out = copy.deepcopy(old)
+    if isinstance(out.get("spec"), dict):
+        defaults.on_update(res, out)
+    return out
 
 
 def _patch_rv(doc: Any, ctype: str) -> str | None:

@@ -40,3 +40,36 @@ def write_kubeconfig(path: Path, server: str, ca_pem: bytes, token: str,
                        sort_keys=False)
     os.replace(tmp, path)
     return path
+
+
+def service_account_kubeconfig(admin_kubeconfig: Path | str, namespace: str, name: str, path: Path | str,
+                               seconds: int = 24 * 3600) -> Path:
+    """A kubeconfig whose user is a ServiceAccount: its server and CA from
+    `admin_kubeconfig`, a token from TokenRequest (what `kubectl create token
+    NAME -n NS` asks for), so everything run with it is held to the
+    ServiceAccount's RBAC. Raises kubernetes.client.ApiException as the
+    server answers (404: no such ServiceAccount)."""
+    from kubernetes import client, config
+
+    data = yaml.safe_load(Path(admin_kubeconfig).read_text())
+    ctx_name = data.get("current-context")
+    ctx = next(c["context"] for c in data["contexts"] if c["name"] == ctx_name)
+    cluster = next(c for c in data["clusters"] if c["name"] == ctx["cluster"])
+    api = client.CoreV1Api(config.new_client_from_config(config_file=str(admin_kubeconfig)))
+    answer = api.create_namespaced_service_account_token(name, namespace, client.AuthenticationV1TokenRequest(
+        spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=seconds)))
+    user = f"system:serviceaccount:{namespace}:{name}"
+    out = {"apiVersion": "v1", "kind": "Config", "preferences": {},
+           "clusters": [cluster],
+           "users": [{"name": user, "user": {"token": answer.status.token}}],
+           "contexts": [{"name": cluster["name"], "context": {"cluster": cluster["name"], "user": user,
+                                                              "namespace": namespace}}],
+           "current-context": cluster["name"]}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        yaml.safe_dump(out, fh, sort_keys=False)
+    os.replace(tmp, path)
+    return path

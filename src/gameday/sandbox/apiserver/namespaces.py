@@ -7,6 +7,7 @@ import threading
 
 from .. import resources as R
 from ..store import ApiError, Store
+from .crd import custom_resources
 
 RESYNC_SECONDS = 2.0
 
@@ -58,7 +59,9 @@ class NamespaceFinalizer:
             self.store.modify(R.NAMESPACE, None, name, finalize)
 
     def _contents(self, name: str) -> list:
-        return [(res, obj) for res in R.RESOURCES
+        # Custom resources too: one Resource per storage (a definition's versions share one).
+        custom = list({r.key: r for r in custom_resources(self.store)}.values())
+        return [(res, obj) for res in (*R.RESOURCES, *custom)
                 # autoscaling/v1 shares its storage with v2
                 if res.namespaced and not (res.group == "autoscaling" and res.version == "v1")
                 for obj in self.store.list(res, name)[0]]

@@ -67,7 +67,87 @@ _OBJECT_META = {1: ("name", "str"), 2: ("generateName", "str"), 3: ("namespace",
 _OBJECT_REF = {1: ("kind", "str"), 2: ("namespace", "str"), 3: ("name", "str"), 4: ("uid", "str"),
                5: ("apiVersion", "str"), 6: ("resourceVersion", "str"), 7: ("fieldPath", "str")}
 _LOCAL_REF = {1: ("name", "str")}
+_QUANTITY_MAP = "quantitymap"  # map<string, Quantity{string = 1}>
+_INT_OR_STRING = "intorstring"  # IntOrString{type = 1, intVal = 2, strVal = 3}
+_KEY_SELECTOR = {1: ("localObjectReference", _LOCAL_REF), 2: ("key", "str"), 3: ("optional", "bool")}
+_ENV_VAR = {1: ("name", "str"), 2: ("value", "str"),
+            3: ("valueFrom", {1: ("fieldRef", {1: ("apiVersion", "str"), 2: ("fieldPath", "str")}),
+                              3: ("configMapKeyRef", _KEY_SELECTOR), 4: ("secretKeyRef", _KEY_SELECTOR)})}
+_CONTAINER = {1: ("name", "str"), 2: ("image", "str"), 3: ("command", "strlist"), 4: ("args", "strlist"),
+              5: ("workingDir", "str"),
+              6: ("ports", ("list", {1: ("name", "str"), 2: ("hostPort", "int0"), 3: ("containerPort", "int"),
+                                     4: ("protocol", "str")})),
+              7: ("env", ("list", _ENV_VAR)),
+              8: ("resources", {1: ("limits", _QUANTITY_MAP), 2: ("requests", _QUANTITY_MAP)}),
+              9: ("volumeMounts", ("list", {1: ("name", "str"), 2: ("readOnly", "bool"), 3: ("mountPath", "str"),
+                                            4: ("subPath", "str")})),
+              13: ("terminationMessagePath", "str"), 14: ("imagePullPolicy", "str"), 16: ("stdin", "bool"),
+              17: ("stdinOnce", "bool"), 18: ("tty", "bool"), 20: ("terminationMessagePolicy", "str")}
+_POD_SPEC = {2: ("containers", ("list", _CONTAINER)), 3: ("restartPolicy", "str"),
+             4: ("terminationGracePeriodSeconds", "int"), 5: ("activeDeadlineSeconds", "int"),
+             6: ("dnsPolicy", "str"), 7: ("nodeSelector", "strmap"), 8: ("serviceAccountName", "str"),
+             10: ("nodeName", "str"), 20: ("initContainers", ("list", _CONTAINER)), 19: ("schedulerName", "str")}
+_TEMPLATE = {1: ("metadata", _OBJECT_META), 2: ("spec", _POD_SPEC)}
+_LABEL_SELECTOR = {1: ("matchLabels", "strmap"),
+                   2: ("matchExpressions", ("list", {1: ("key", "str"), 2: ("operator", "str"),
+                                                     3: ("values", "strlist")}))}
+_JOB_SPEC = {1: ("parallelism", "int"), 2: ("completions", "int"), 3: ("activeDeadlineSeconds", "int"),
+             4: ("selector", _LABEL_SELECTOR), 5: ("manualSelector", "bool"), 6: ("template", _TEMPLATE),
+             7: ("backoffLimit", "int"), 8: ("ttlSecondsAfterFinished", "int"), 9: ("completionMode", "str"),
+             10: ("suspend", "bool")}
+_DEPLOYMENT_SPEC = {1: ("replicas", "int"), 2: ("selector", _LABEL_SELECTOR), 3: ("template", _TEMPLATE),
+                    4: ("strategy", {1: ("type", "str"), 2: ("rollingUpdate", {1: ("maxUnavailable", _INT_OR_STRING),
+                                                                             2: ("maxSurge", _INT_OR_STRING)})}),
+                    5: ("minReadySeconds", "int0"), 6: ("revisionHistoryLimit", "int"), 7: ("paused", "bool"),
+                    9: ("progressDeadlineSeconds", "int")}
+_SERVICE_SPEC = {1: ("ports", ("list", {1: ("name", "str"), 2: ("protocol", "str"), 3: ("port", "int"),
+                                        4: ("targetPort", _INT_OR_STRING), 5: ("nodePort", "int0"),
+                                        6: ("appProtocol", "str")})),
+                 2: ("selector", "strmap"), 3: ("clusterIP", "str"), 4: ("type", "str"),
+                 5: ("externalIPs", "strlist"), 7: ("sessionAffinity", "str"), 8: ("loadBalancerIP", "str"),
+                 10: ("externalName", "str"), 11: ("externalTrafficPolicy", "str"),
+                 12: ("healthCheckNodePort", "int0"), 13: ("publishNotReadyAddresses", "bool")}
+_POLICY_RULE = {1: ("verbs", "strlist"), 2: ("apiGroups", "strlist"), 3: ("resources", "strlist"),
+                4: ("resourceNames", "strlist"), 5: ("nonResourceURLs", "strlist")}
+_BINDING = {1: ("metadata", _OBJECT_META),
+            2: ("subjects", ("list", {1: ("kind", "str"), 2: ("apiGroup", "str"), 3: ("name", "str"),
+                                      4: ("namespace", "str")})),
+            3: ("roleRef", {1: ("apiGroup", "str"), 2: ("kind", "str"), 3: ("name", "str")})}
+_INGRESS_BACKEND = {4: ("service", {1: ("name", "str"), 2: ("port", {1: ("name", "str"), 2: ("number", "int0")})})}
+_INGRESS_SPEC = {1: ("defaultBackend", _INGRESS_BACKEND),
+                 2: ("tls", ("list", {1: ("hosts", "strlist"), 2: ("secretName", "str")})),
+                 3: ("rules", ("list", {1: ("host", "str"), 2: ("", ("inline", {1: ("http", {1: ("paths", ("list", {
+                     1: ("path", "str"), 2: ("backend", _INGRESS_BACKEND), 3: ("pathType", "str")}))})}))})),
+                 4: ("ingressClassName", "str")}
+_RESOURCE_ATTRIBUTES = {1: ("namespace", "str"), 2: ("verb", "str"), 3: ("group", "str"), 4: ("version", "str"),
+                        5: ("resource", "str"), 6: ("subresource", "str"), 7: ("name", "str")}
+_NON_RESOURCE_ATTRIBUTES = {1: ("path", "str"), 2: ("verb", "str")}
 SCHEMAS: dict[tuple[str, str], dict] = {
+    ("apps/v1", "Deployment"): {1: ("metadata", _OBJECT_META), 2: ("spec", _DEPLOYMENT_SPEC)},
+    ("v1", "Service"): {1: ("metadata", _OBJECT_META), 2: ("spec", _SERVICE_SPEC)},
+    ("rbac.authorization.k8s.io/v1", "Role"): {1: ("metadata", _OBJECT_META), 2: ("rules", ("list", _POLICY_RULE))},
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"): {1: ("metadata", _OBJECT_META),
+                                                      2: ("rules", ("list", _POLICY_RULE))},
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"): _BINDING,
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): _BINDING,
+    ("networking.k8s.io/v1", "Ingress"): {1: ("metadata", _OBJECT_META), 2: ("spec", _INGRESS_SPEC)},
+    ("policy/v1", "PodDisruptionBudget"): {1: ("metadata", _OBJECT_META), 2: ("spec", {
+        1: ("minAvailable", _INT_OR_STRING), 2: ("selector", _LABEL_SELECTOR), 3: ("maxUnavailable", _INT_OR_STRING),
+        4: ("unhealthyPodEvictionPolicy", "str")})},
+    ("batch/v1", "Job"): {1: ("metadata", _OBJECT_META), 2: ("spec", _JOB_SPEC)},
+    ("v1", "Pod"): {1: ("metadata", _OBJECT_META), 2: ("spec", _POD_SPEC)},
+    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): {
+        1: ("metadata", _OBJECT_META),
+        2: ("spec", {1: ("resourceAttributes", _RESOURCE_ATTRIBUTES),
+                     2: ("nonResourceAttributes", _NON_RESOURCE_ATTRIBUTES)})},
+    ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): {
+        1: ("metadata", _OBJECT_META), 2: ("spec", {1: ("namespace", "str")})},
+    ("authentication.k8s.io/v1", "SelfSubjectReview"): {1: ("metadata", _OBJECT_META)},
+    ("authentication.k8s.io/v1", "TokenRequest"): {
+        1: ("metadata", _OBJECT_META),
+        2: ("spec", {1: ("audiences", "strlist"), 4: ("expirationSeconds", "int"),
+                     3: ("boundObjectRef", {1: ("kind", "str"), 2: ("apiVersion", "str"), 3: ("name", "str"),
+                                            4: ("uid", "str")})})},
     ("v1", "Namespace"): {1: ("metadata", _OBJECT_META), 2: ("spec", {1: ("finalizers", "strlist")})},
     ("v1", "ConfigMap"): {1: ("metadata", _OBJECT_META), 2: ("data", "strmap"), 3: ("binaryData", "bytesmap"),
                           4: ("immutable", "bool")},
@@ -87,14 +167,23 @@ def _message(data: bytes, schema: dict) -> dict:
         name, kind = schema[num]
         if isinstance(kind, dict):
             out[name] = _message(value, kind)
+        elif isinstance(kind, tuple) and kind[0] == "inline":  # an embedded struct JSON writes inline
+            out.update(_message(value, kind[1]))
         elif isinstance(kind, tuple):
             out.setdefault(name, []).append(_message(value, kind[1]))
         elif kind == "str":
-            out[name] = value.decode()
+            if value:  # Go writes empty strings too; JSON (omitempty) would not, and defaulting needs them absent
+                out[name] = value.decode()
         elif kind == "bytes":
             out[name] = base64.b64encode(value).decode()
         elif kind == "int":
             out[name] = value
+        elif kind == "int0":  # a non-pointer int: Go writes 0, JSON (omitempty) would leave it out
+            if value:
+                out[name] = value
+        elif kind == _INT_OR_STRING:
+            ios = dict(fields(value))
+            out[name] = ios.get(3, b"").decode() if ios.get(1) == 1 else ios.get(2, 0)
         elif kind == "bool":
             out[name] = bool(value)
         elif kind == "strlist":
@@ -104,9 +193,14 @@ def _message(data: bytes, schema: dict) -> dict:
             key = entry.get(1, b"").decode()
             raw = entry.get(2, b"")
             out.setdefault(name, {})[key] = raw.decode() if kind == "strmap" else base64.b64encode(raw).decode()
+        elif kind == _QUANTITY_MAP:
+            entry = dict(fields(value))
+            quantity = dict(fields(entry.get(2, b"")))
+            out.setdefault(name, {})[entry.get(1, b"").decode()] = quantity.get(1, b"").decode()
         elif kind == _TIME:
             secs = dict(fields(value)).get(1, 0)
-            out[name] = dt.datetime.fromtimestamp(secs, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            if secs:  # the zero time is Go's "unset"
+                out[name] = dt.datetime.fromtimestamp(secs, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return out
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 from urllib.parse import parse_qs, unquote
 
 from ..resources import RESOURCES, Resource
@@ -15,14 +16,15 @@ METRICS_GROUP, METRICS_VERSION = "metrics.k8s.io", "v1beta1"
 SERVED: tuple[Resource, ...] = tuple(r for r in RESOURCES if not (r.group == "autoscaling" and r.version == "v1"))
 
 
-def lookup(group: str, version: str, plural: str) -> Resource | None:
-    return next((r for r in SERVED if (r.group, r.version, r.plural) == (group, version, plural)), None)
+def lookup(group: str, version: str, plural: str, extra: Sequence[Resource] = ()) -> Resource | None:
+    """A served resource; `extra` are the custom resources of the moment (CRDs)."""
+    return next((r for r in (*SERVED, *extra) if (r.group, r.version, r.plural) == (group, version, plural)), None)
 
 
-def groups() -> dict[str, list[str]]:
+def groups(extra: Sequence[Resource] = ()) -> dict[str, list[str]]:
     """Served group -> its versions, preferred first."""
     out: dict[str, list[str]] = {}
-    for res in SERVED:
+    for res in (*SERVED, *extra):
         if res.group and res.version not in out.setdefault(res.group, []):
             out[res.group].append(res.version)
     return out
@@ -55,7 +57,7 @@ def split_query(raw: str) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
 
 
-def parse(path: str) -> Route | MetricsRoute | tuple[str, ...]:
+def parse(path: str, extra: Sequence[Resource] = ()) -> Route | MetricsRoute | tuple[str, ...]:
     """A Route for resource paths, a MetricsRoute for metrics.k8s.io, or the
     path's segments for everything else (discovery, /version, ...)."""
     segs = tuple(unquote(s) for s in path.strip("/").split("/") if s)
@@ -65,7 +67,7 @@ def parse(path: str) -> Route | MetricsRoute | tuple[str, ...]:
         group, version, rest = segs[1], segs[2], segs[3:]
         if group == METRICS_GROUP and version == METRICS_VERSION:
             return _metrics(path, rest)
-        if version not in groups().get(group, ()):
+        if version not in groups(extra).get(group, ()):
             raise not_found_path(path)
     else:
         return segs
@@ -76,10 +78,10 @@ def parse(path: str) -> Route | MetricsRoute | tuple[str, ...]:
         raise not_found_path(path)
     namespace = None
     if rest[0] == "namespaces" and len(rest) >= 3:
-        candidate = lookup(group, version, rest[2])
+        candidate = lookup(group, version, rest[2], extra)
         if candidate is not None and candidate.namespaced:
             namespace, rest = rest[1], rest[2:]
-    res = lookup(group, version, rest[0])
+    res = lookup(group, version, rest[0], extra)
     if res is None or len(rest) > 3:
         raise not_found_path(path)
     name = rest[1] if len(rest) >= 2 else None

@@ -3,7 +3,6 @@ auth, one thread per connection (watches and log follows are long-lived),
 HTTP/1.1 keep-alive, chunked streams, WebSocket upgrades for exec."""
 from __future__ import annotations
 
-import hmac
 import logging
 import secrets
 import select
@@ -20,6 +19,7 @@ from ..store import ApiError, Store
 from .dispatch import Api
 from .handlers import Admission
 from .http import Request, Response, Stream, Upgrade, dumps
+from .authz import ADMIN, Authenticator, impersonate, token_request as authz_token_request
 from .kubeconfig import write_kubeconfig
 from .namespaces import NamespaceFinalizer
 from .node_agent import NodeAgent
@@ -66,11 +66,19 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             body = self._read_chunked()
         parts = urlsplit(self.path)
-        if parts.path not in _OPEN_PATHS and not self.server.authorized(self.headers.get("Authorization", "")):
+        user = self.server.authenticator.authenticate(self.headers.get("Authorization", ""))
+        if parts.path in _OPEN_PATHS and user is None:
+            user = ADMIN  # health checks need no credentials (and reach nothing else)
+        if user is None:
             self._send(Response(401, _UNAUTHORIZED))
             return
+        try:
+            user = impersonate(self.server.api.authorizer, user, self.headers)
+        except ApiError as err:
+            self._send(Response(err.code, dumps(err.status())))
+            return
         req = Request(self.command, parts.path, split_query(parts.query), self.headers, body)
-        answer = self.server.api.handle(req, parts.query)
+        answer = self.server.api.handle(req, parts.query, user)
         if isinstance(answer, Stream):
             self._stream(answer)
         elif isinstance(answer, Upgrade):
@@ -150,16 +158,12 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address, api: Api, context: ssl.SSLContext, token: str):
+    def __init__(self, address, api: Api, context: ssl.SSLContext, authenticator: Authenticator):
         super().__init__(address, _Handler)
-        self.api, self.context, self.token = api, context, token
+        self.api, self.context, self.authenticator = api, context, authenticator
         self.stopping = threading.Event()
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
-
-    def authorized(self, header: str) -> bool:
-        scheme, _, value = header.partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), self.token.encode())
 
     def finish_request(self, request, client_address) -> None:
         # The TLS handshake runs here, in the connection's thread, so a slow
@@ -213,7 +217,8 @@ class ApiServer:
         self.ca_pem: bytes = cert.ca_pem
         self._cert = cert
         self.namespaces = NamespaceFinalizer(store)
-        self.api = Api(store, node_agent, admission, self.namespaces.poke)
+        self.api = Api(store, node_agent, admission, self.namespaces.poke, ca_pem=self.ca_pem)
+        self.authenticator = Authenticator(store, self.token, self.api.tokens)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -230,7 +235,7 @@ class ApiServer:
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(self._cert.cert_file, self._cert.key_file)
         context.set_alpn_protocols(["http/1.1"])
-        self._server = _Server((self.host, self._port), self.api, context, self.token)
+        self._server = _Server((self.host, self._port), self.api, context, self.authenticator)
         self.api.address = f"{self.host}:{self.port}"
         self._ensure_system_namespaces()
         self.namespaces.start()
@@ -248,6 +253,16 @@ class ApiServer:
                         R.NAMESPACE, {"metadata": {"name": name}}))
                 except ApiError:
                     pass  # created meanwhile by someone else
+        # The bootstrap ClusterRole users bind to for "everything" (the others
+        # of the real bootstrap policy are left out: nothing here binds them).
+        if self.store.try_get(R.CLUSTERROLE, None, "cluster-admin") is None:
+            try:
+                self.store.create(R.CLUSTERROLE, {"metadata": {
+                    "name": "cluster-admin", "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
+                    "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+                              {"nonResourceURLs": ["*"], "verbs": ["*"]}]})
+            except ApiError:
+                pass
 
     def prepare_create(self, res, obj: dict) -> dict:
         """Default, admit and validate `obj` as a create through the API would
@@ -277,3 +292,8 @@ class ApiServer:
     def write_kubeconfig(self, path: Path | str, cluster_name: str = "gameday-sandbox",
                          user: str = "gameday-admin", namespace: str | None = None) -> Path:
         return write_kubeconfig(Path(path), self.url, self.ca_pem, self.token, cluster_name, user, namespace)
+
+    def service_account_token(self, namespace: str, name: str, seconds: int = 24 * 3600) -> str:
+        """A token for a ServiceAccount, as TokenRequest hands out (raises ApiError when it does not exist)."""
+        return authz_token_request(self.store, self.api.tokens, namespace, name,
+                                   {"spec": {"expirationSeconds": seconds}})["status"]["token"]

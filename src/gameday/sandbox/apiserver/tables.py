@@ -358,6 +358,25 @@ def _serviceaccount_row(s: dict, now: dt.datetime) -> list:
     return [_meta(s).get("name"), len(s.get("secrets") or []), age(_meta(s).get("creationTimestamp"), now)]
 
 
+def _ingress_row(i: dict, now: dt.datetime) -> list:
+    spec = _spec(i)
+    hosts = [r.get("host") for r in spec.get("rules") or [] if isinstance(r, dict) and r.get("host")]
+    lb = (_status(i).get("loadBalancer") or {}).get("ingress") or []
+    address = ",".join(x.get("ip") or x.get("hostname") or "" for x in lb)
+    ports = "80, 443" if spec.get("tls") else "80"
+    return [_meta(i).get("name"), spec.get("ingressClassName") or "<none>", ",".join(hosts) or "*", address,
+            ports, age(_meta(i).get("creationTimestamp"), now)]
+
+
+def _ingressclass_row(c: dict, now: dt.datetime) -> list:
+    return [_meta(c).get("name"), _spec(c).get("controller", ""), "<none>",
+            age(_meta(c).get("creationTimestamp"), now)]
+
+
+def _crd_row(c: dict, now: dt.datetime) -> list:
+    return [_meta(c).get("name"), _meta(c).get("creationTimestamp")]
+
+
 def _generic_row(o: dict, now: dt.datetime) -> list:
     return [_meta(o).get("name"), age(_meta(o).get("creationTimestamp"), now)]
 
@@ -403,6 +422,11 @@ PRINTERS: dict[str, tuple[list[Column], Callable[[dict, dt.datetime], list]]] = 
                           ("VolumeAttributesClass", _S, 0), ("Reason", _S, 0), ("Age", _S, 0),
                           ("VolumeMode", _S, 1)], _pv_row),
     "ServiceAccount": ([("Name", _S, 0), ("Secrets", _I, 0), ("Age", _S, 0)], _serviceaccount_row),
+    "Ingress": ([("Name", _S, 0), ("Class", _S, 0), ("Hosts", _S, 0), ("Address", _S, 0), ("Ports", _S, 0),
+                 ("Age", _S, 0)], _ingress_row),
+    "IngressClass": ([("Name", _S, 0), ("Controller", _S, 0), ("Parameters", _S, 0), ("Age", _S, 0)],
+                     _ingressclass_row),
+    "CustomResourceDefinition": ([("Name", _S, 0), ("Created At", "date", 0)], _crd_row),
 }
 _GENERIC = ([("Name", _S, 0), ("Age", _S, 0)], _generic_row)
 

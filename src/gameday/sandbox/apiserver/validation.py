@@ -274,7 +274,59 @@ def validate(res: Resource, obj: dict) -> None:
         elif not isinstance(spec.get("maxReplicas"), int) or spec["maxReplicas"] < 1:
             errs.append(FieldError("spec.maxReplicas", "Invalid value", f"{spec.get('maxReplicas')}: must be "
                                    "greater than or equal to 1"))
+    elif kind == "Ingress":
+        _ingress(spec, errs)
     raise_invalid(res, (obj.get("metadata") or {}).get("name") or "", errs)
+
+
+def _ingress_backend(path: str, backend: Any, errs: list[FieldError]) -> None:
+    svc = backend.get("service") if _is_map(backend) else None
+    if not _is_map(svc) or not svc.get("name"):
+        if not (_is_map(backend) and _is_map(backend.get("resource"))):
+            errs.append(FieldError(f"{path}.service.name", "Required value"))
+        return
+    port = svc.get("port")
+    if not _is_map(port) or (port.get("number") is None and not port.get("name")):
+        errs.append(FieldError(f"{path}.service.port", "Invalid value", "port name or number is required"))
+    elif port.get("number") is not None and (not isinstance(port["number"], int) or not 1 <= port["number"] <= 65535):
+        errs.append(FieldError(f"{path}.service.port.number", "Invalid value",
+                               f"{port['number']}: must be between 1 and 65535, inclusive"))
+
+
+def _ingress(spec: Any, errs: list[FieldError]) -> None:
+    """networking.k8s.io/v1 Ingress, as its registry validates it."""
+    if not _is_map(spec):
+        errs.append(FieldError("spec", "Required value"))
+        return
+    if spec.get("defaultBackend") is not None:
+        _ingress_backend("spec.defaultBackend", spec["defaultBackend"], errs)
+    elif not spec.get("rules"):
+        errs.append(FieldError("spec.rules", "Required value", "either `defaultBackend` or `rules` must be specified"))
+    for i, rule in enumerate(spec.get("rules") or []):
+        if not _is_map(rule):
+            errs.append(FieldError(f"spec.rules[{i}]", "Invalid value", "must be an object"))
+            continue
+        host = rule.get("host")
+        if host and (not isinstance(host, str) or not _DNS_SUBDOMAIN.match(host.removeprefix("*."))):
+            errs.append(FieldError(f"spec.rules[{i}].host", "Invalid value", f'"{host}": a lowercase RFC 1123 '
+                                   "subdomain, optionally with a leading \"*.\""))
+        for j, p in enumerate((rule.get("http") or {}).get("paths") or [] if _is_map(rule.get("http")) else []):
+            where = f"spec.rules[{i}].http.paths[{j}]"
+            if not _is_map(p):
+                errs.append(FieldError(where, "Invalid value", "must be an object"))
+                continue
+            if p.get("pathType") is None:
+                errs.append(FieldError(f"{where}.pathType", "Required value", "pathType must be specified"))
+            elif p["pathType"] not in ("Exact", "Prefix", "ImplementationSpecific"):
+                errs.append(FieldError(f"{where}.pathType", "Unsupported value", f'"{p["pathType"]}": supported '
+                                       'values: "Exact", "ImplementationSpecific", "Prefix"'))
+            if p.get("pathType") in ("Exact", "Prefix") and not str(p.get("path") or "").startswith("/"):
+                errs.append(FieldError(f"{where}.path", "Invalid value", f'"{p.get("path")}": must be an absolute '
+                                       "path"))
+            _ingress_backend(f"{where}.backend", p.get("backend"), errs)
+    for i, t in enumerate(spec.get("tls") or []):
+        if not _is_map(t):
+            errs.append(FieldError(f"spec.tls[{i}]", "Invalid value", "must be an object"))
 
 
 _POD_MUTABLE = ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds")
