@@ -50,7 +50,7 @@ def test_training_job_is_the_cronjobs_template():
 
 
 def test_ingress_routes_the_api_host_with_tls():
-    ing = docs("ingress/api.yaml")
+    ing = docs("platform/ingress.yaml")
     spec = ing[("Ingress", "gaudi3-scale-api")]["spec"]
     assert spec["tls"] == [{"hosts": ["api.gaudi3scale.com"], "secretName": "gaudi3-scale-api-tls"}]
     rule = spec["rules"][0]
