@@ -19,6 +19,7 @@ from ..sla import Verdict
 from ..target import Target
 from .experiment import ExperimentSpec
 from .facade import Drill, DrillAborted, SteadyStateNotMet
+from .outcome import Outcome
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_TARGET = 0, 1, 2, 3
 
@@ -176,24 +177,24 @@ def run(spec: ExperimentSpec, target: Target, opts: RunOptions, out: Callable[[s
         write_journal(journal_path, journal)
         _register_experiment_rollbacks(drill, experiment, journal)
         if drill.aborted:
-            outcome, reason = "aborted", drill.aborted
+            outcome, reason = Outcome.ABORTED, drill.aborted
         elif (drill.guard and drill.guard.received) or journal.get("status") == "interrupted":
-            outcome, reason = "interrupted", "interrupted by a signal; faults rolled back"
+            outcome, reason = Outcome.INTERRUPTED, "interrupted by a signal; faults rolled back"
         elif handler.before_met is False:
-            outcome, reason = "not-run", "the experiment's steady-state hypothesis did not hold before the method"
+            outcome, reason = Outcome.NOT_RUN, "the experiment's steady-state hypothesis did not hold before the method"
         elif drill.fault_at is None:
-            outcome, reason = "not-run", f"no fault was injected (journal status {journal.get('status')})"
+            outcome, reason = Outcome.NOT_RUN, f"no fault was injected (journal status {journal.get('status')})"
         else:
             drill.wait_recovered(within=spec.recover_within, settle=spec.settle)
             drill.verify_writes()
     except SteadyStateNotMet as exc:
-        outcome, reason = "not-run", f"steady state did not hold before the fault: {exc.reason}"
+        outcome, reason = Outcome.NOT_RUN, f"steady state did not hold before the fault: {exc.reason}"
     except DrillAborted as exc:
-        outcome, reason = "aborted", str(exc)
+        outcome, reason = Outcome.ABORTED, str(exc)
     except KeyboardInterrupt:
-        outcome, reason = "interrupted", "interrupted by a signal; faults rolled back"
+        outcome, reason = Outcome.INTERRUPTED, "interrupted by a signal; faults rolled back"
     except TargetError as exc:
-        outcome, reason = "error", exc.message
+        outcome, reason = Outcome.ERROR, exc.message
     finally:
         failed_rollbacks = drill.close(outcome)
         if journal is not None:
@@ -207,9 +208,9 @@ def run(spec: ExperimentSpec, target: Target, opts: RunOptions, out: Callable[[s
         out("ROLLBACK FAILED: " + "; ".join(failed_rollbacks))
         code = EXIT_TARGET
         reason = "rollback failed: " + "; ".join(failed_rollbacks)
-    elif outcome == "error":
+    elif outcome == Outcome.ERROR:
         code = EXIT_TARGET
-    elif outcome in ("not-run", "aborted", "interrupted"):
+    elif outcome in (Outcome.NOT_RUN, Outcome.ABORTED, Outcome.INTERRUPTED):
         code = EXIT_FAILED
     else:
         code = EXIT_OK if verdict.passed else EXIT_FAILED

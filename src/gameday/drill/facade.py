@@ -19,6 +19,7 @@ from ..errors import TargetError, UserError
 from ..sla import Sla, Verdict, judge_timeline, parse_all
 from ..target import Target
 from ..timeline import Event, TimelineWriter, read
+from .outcome import Outcome
 from .safety import AbortCondition, AbortMonitor, RollbackRegistry, SignalGuard, interrupt_experiment
 from .steady import Check, default_checks, parse_checks
 from .watchers import AlertWatcher, HttpProbeWatcher, Signal, TrainingWatcher, WorkloadWatcher
@@ -110,7 +111,7 @@ class Drill:
     def __exit__(self, exc_type, exc, tb) -> None:
         outcome = None
         if exc_type is not None:
-            outcome = "interrupted" if issubclass(exc_type, KeyboardInterrupt) else "error"
+            outcome = Outcome.INTERRUPTED if issubclass(exc_type, KeyboardInterrupt) else Outcome.ERROR
         self.close(outcome)
 
     # --- watchers -----------------------------------------------------------
@@ -370,7 +371,7 @@ class Drill:
         parsed = [s if isinstance(s, Sla) else parse_all([s], source)[0] for s in slas]
         return judge_timeline(read(self.timeline_path), parsed, self.detection_alert)
 
-    def close(self, outcome: str | None = None) -> list[str]:
+    def close(self, outcome: Outcome | str | None = None) -> list[str]:
         """Roll back every fault (always), stop load and watchers, finish the
         timeline. Returns the rollbacks that failed."""
         if self._closed:
@@ -389,12 +390,12 @@ class Drill:
                 except Exception:  # stopping one part must not keep the others running or the record open
                     pass
             if failed:
-                outcome = "rollback-failed"
+                outcome = Outcome.ROLLBACK_FAILED
             elif outcome is None:
-                outcome = "aborted" if self.aborted else "finished"
-            if self.guard and self.guard.received and outcome == "finished":
-                outcome = "interrupted"
-            self.timeline.emit("drill_finished", outcome=outcome)
+                outcome = Outcome.ABORTED if self.aborted else Outcome.FINISHED
+            if self.guard and self.guard.received and outcome == Outcome.FINISHED:
+                outcome = Outcome.INTERRUPTED
+            self.timeline.emit("drill_finished", outcome=str(Outcome(outcome)))
             self.timeline.close()
         finally:
             if self.guard:
