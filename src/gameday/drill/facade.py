@@ -196,6 +196,11 @@ class Drill:
             self._failing = failing
             self._holding_since = None if failing else max(s.since for s in sigs)
 
+    def last_error(self) -> str | None:
+        """The newest failure a watcher swallowed (and logged), if any."""
+        watchers = [*self._probes.values(), *(w for w in (self._alerts, self._training, self._workloads) if w)]
+        return next((w.last_error for w in watchers if getattr(w, "last_error", None)), None)
+
     def steady_state(self) -> tuple[bool, float | None, list[str]]:
         """(holds now, since when, what fails)."""
         self._evaluate()
@@ -267,6 +272,8 @@ class Drill:
                 return
             if now >= deadline:
                 reason = "; ".join(failing) or f"did not hold for {settle:g}s"
+                if self.last_error():
+                    reason += f" (last error: {self.last_error()})"
                 self.timeline.emit("steady_state_failed", reason=reason, phase="before")
                 raise SteadyStateNotMet(reason)
             self._check_abort()
@@ -369,7 +376,7 @@ class Drill:
     def judge(self, slas: list[str | Sla], source: str = "SLA") -> Verdict:
         """The verdict, from the timeline file alone."""
         parsed = [s if isinstance(s, Sla) else parse_all([s], source)[0] for s in slas]
-        return judge_timeline(read(self.timeline_path), parsed, self.detection_alert)
+        return judge_timeline(read(self.timeline_path), parsed, self.detection_alert, self.last_error())
 
     def close(self, outcome: Outcome | str | None = None) -> list[str]:
         """Roll back every fault (always), stop load and watchers, finish the

@@ -13,6 +13,7 @@ someone asked."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import urllib.error
@@ -24,6 +25,7 @@ from ..httpcheck import request
 from ..ready import ready_condition, workload_ready
 from ..timeline import TimelineWriter
 
+log = logging.getLogger(__name__)
 INTERVAL = 0.25
 ALERT_INTERVAL = 0.1  # alert APIs are cheap; detection is the figure most SLAs are about
 
@@ -52,9 +54,21 @@ class Signal:
 
 
 class _Thread:
+    LOG_EVERY = 10.0  # seconds between two log lines of the same watcher's failures
+
     def __init__(self) -> None:
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
+        self.last_error: str | None = None   # said in the verdict when the drill does not count
+        self._logged_at = 0.0
+
+    def failed(self, exc: BaseException, what: str = "") -> None:
+        """A swallowed failure: kept as the last error, logged (rate-limited)."""
+        self.last_error = f"{type(self).__name__}{' ' + what if what else ''}: {exc.__class__.__name__}: {exc}"[:300]
+        now = time.monotonic()
+        if now - self._logged_at >= self.LOG_EVERY:
+            self._logged_at = now
+            log.warning("%s (retrying)", self.last_error)
 
     def start(self) -> None:
         self.thread = threading.Thread(target=self._guarded, name=type(self).__name__, daemon=True)
@@ -64,7 +78,8 @@ class _Thread:
         while not self.stop_event.is_set():
             try:
                 self.run()
-            except Exception:  # the target blipped: retry, bounded by stop()
+            except Exception as exc:  # the target blipped: retry, bounded by stop()
+                self.failed(exc)
                 self.stop_event.wait(1.0)
 
     def run(self) -> None:  # pragma: no cover - overridden
@@ -154,7 +169,8 @@ class WorkloadWatcher(_Thread):
                     if kind == "pod":
                         self._pod_event(obj, now, deleted=etype == "DELETED")
                     self.on_change()
-            except Exception:
+            except Exception as exc:
+                self.failed(exc, "watch")
                 self.stop_event.wait(0.5)
 
     def _pod_event(self, pod: dict, t: float, deleted: bool) -> None:
@@ -274,7 +290,8 @@ class AlertWatcher(_Thread):
         from ..chaos.alerts import alertmanager_firing, prometheus_firing
         try:
             return (prometheus_firing if kind == "prometheus" else alertmanager_firing)(base)
-        except Exception:
+        except Exception as exc:
+            self.failed(exc, f"reading {kind} at {base}")
             return None
 
     def _loop(self, kind: str, base: str) -> None:
@@ -345,7 +362,8 @@ class TrainingWatcher(_Thread):
             try:
                 with urllib.request.urlopen(self.url, timeout=1.0) as resp:
                     values = parse_metrics(resp.read().decode("utf-8", "replace"), self.NAMES)
-            except (OSError, ValueError):
+            except (OSError, ValueError) as exc:
+                self.failed(exc, f"scraping {self.url}")
                 values = {}
             job = int(values.get("training_current_job_id", 0))
             resumes = values.get("training_resumes_total")
