@@ -22,6 +22,7 @@ from ..chaos.workload import canary_of
 from ..ready import pod_ready
 from ..target import Target
 from . import commands, sla_table, snapshot
+from ..timeline.events import Kinds
 
 COMMAND_TIMEOUT_S = 180.0
 POLL_S = 0.5
@@ -369,11 +370,11 @@ class ScenarioRun:
         d = self.drill
         d.watch_training()  # idempotent
         timeline = d.timeline
-        marks = [e.t for e in list(timeline.events) if e.kind in ("step_finished", "fault_injected")]
+        marks = [e.t for e in list(timeline.events) if e.kind in (Kinds.step_finished.name, Kinds.fault_injected.name)]
         since = max(marks) if marks else 0.0
 
         def moved() -> bool:
-            steps = [e for e in list(timeline.events) if e.kind == "training_progress" and e.t > since]
+            steps = [e for e in list(timeline.events) if e.kind == Kinds.training_progress.name and e.t > since]
             return len(steps) >= 2
         if not wait_until(moved, within):
             self._fail_with_slas(f"the trainer made no progress within {within:g}s")
@@ -425,10 +426,10 @@ class ScenarioRun:
         if d is None or d.load is None:
             return
         timeline = d.timeline
-        marks = [e.t for e in list(timeline.events) if e.kind in ("step_finished", "fault_injected")]
+        marks = [e.t for e in list(timeline.events) if e.kind in (Kinds.step_finished.name, Kinds.fault_injected.name)]
         if marks:
             last = max(marks)
-            wait_until(lambda: any(e.kind == "load_sample" and e.t >= last + 1.0 for e in list(timeline.events)), within)
+            wait_until(lambda: any(e.kind == Kinds.load_sample.name and e.t >= last + 1.0 for e in list(timeline.events)), within)
 
     def check_slas(self, slas: list[sla_maths.Sla]) -> None:
         self._await_load_after_work()

@@ -20,6 +20,7 @@ from ..target import Target
 from .experiment import ExperimentSpec
 from .facade import Drill, DrillAborted, SteadyStateNotMet
 from .outcome import Outcome
+from ..timeline.events import Kinds
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_TARGET = 0, 1, 2, 3
 
@@ -75,26 +76,26 @@ def _handler_class():
             if not self.before_met:
                 failed = [p.get("activity", {}).get("name") for p in (state or {}).get("probes", [])
                           if not p.get("tolerance_met", True)]
-                self.drill.timeline.emit("steady_state_failed", phase="before",
+                self.drill.timeline.emit(Kinds.steady_state_failed, phase="before",
                                          reason=f"experiment hypothesis not met: {', '.join(map(str, failed)) or 'probe failed'}")
 
         def start_activity(self, activity) -> None:
             if self.in_rollbacks:
-                self.drill.timeline.emit("rollback_started", fault=f"experiment:{activity.get('name')}")
+                self.drill.timeline.emit(Kinds.rollback_started, fault=f"experiment:{activity.get('name')}")
             if self.in_method and activity.get("name") in self.steps:
-                self.drill.timeline.emit("step_started", step=activity["name"])
+                self.drill.timeline.emit(Kinds.step_started, step=activity["name"])
 
         def activity_completed(self, activity, run) -> None:
             name = activity.get("name", "?")
             ok = (run or {}).get("status") == "succeeded"
             if self.in_rollbacks:
-                self.drill.timeline.emit("rollback_finished", fault=f"experiment:{name}", ok=ok,
+                self.drill.timeline.emit(Kinds.rollback_finished, fault=f"experiment:{name}", ok=ok,
                                          **({} if ok else {"error": str((run or {}).get("exception", ""))[-300:]}))
                 return
             if not self.in_method:
                 return
             if name in self.steps:
-                self.drill.timeline.emit("step_finished", step=name, ok=ok,
+                self.drill.timeline.emit(Kinds.step_finished, step=name, ok=ok,
                                          **({} if ok else {"error": str((run or {}).get("exception", ""))[-300:]}))
             elif activity.get("type") == "action" and ok:
                 self.drill.mark_fault(name)
@@ -111,14 +112,14 @@ def live_printer(emit: Callable[[str], None]) -> Callable:
             state["t0"] = event.t
         rel = event.t - state["t0"]
         d = event.data
-        if event.kind == "load_sample":
+        if event.kind == Kinds.load_sample.name:
             state["n"] += 1
             if state["n"] % 5:
                 return
             text = f"load {d['rps']:.1f} req/s, {d['failures']} failed, p95 {d['p95_ms']:.0f}ms, {d['users']} users"
-        elif event.kind == "writes_acked":
+        elif event.kind == Kinds.writes_acked.name:
             return
-        elif event.kind == "pod_status":
+        elif event.kind == Kinds.pod_status.name:
             text = f"pod {d['namespace']}/{d['pod']} {d['phase']}{' ready' if d['ready'] else ''}" \
                    f"{' ' + d['reason'] if d.get('reason') else ''}{' deleted' if d.get('deleted') else ''}"
         else:

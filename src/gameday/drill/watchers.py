@@ -24,6 +24,7 @@ from typing import Callable
 from ..httpcheck import request
 from ..ready import ready_condition, workload_ready
 from ..timeline import TimelineWriter
+from ..timeline.events import Kinds
 
 log = logging.getLogger(__name__)
 INTERVAL = 0.25
@@ -199,7 +200,7 @@ class WorkloadWatcher(_Thread):
         if deleted:
             self._last_pod_state.pop(key, None)
         if self.timeline:
-            self.timeline.emit("pod_status", t=t, namespace=key[0], pod=key[1], phase=phase, ready=ready and not terminating,
+            self.timeline.emit(Kinds.pod_status, t=t, namespace=key[0], pod=key[1], phase=phase, ready=ready and not terminating,
                                restarts=restarts, reason=reason, ready_since=ready_since, started_at=started_at,
                                deleted=deleted or terminating, deleted_at=meta.get("deletionTimestamp") or "")
 
@@ -253,7 +254,7 @@ class HttpProbeWatcher(_Thread):
             detail = f"{self.url} -> {code or 'no answer'} in {took * 1000:.0f}ms"
             # a failure began when the request that saw it was sent
             if self.signal.set(ok, now if ok else started, detail) and self.timeline:
-                self.timeline.emit("probe_ok" if ok else "probe_failed", t=now, probe=self.signal.name, detail=detail)
+                self.timeline.emit(Kinds.probe_ok if ok else "probe_failed", t=now, probe=self.signal.name, detail=detail)
             self.on_change()
             self.stop_event.wait(max(0.0, self.interval - (time.time() - started)))
 
@@ -311,12 +312,12 @@ class AlertWatcher(_Thread):
                         if name not in self.firing:
                             self.firing[name] = now
                             if self.timeline:
-                                self.timeline.emit("alert_firing", t=now, alert=name, source=source,
+                                self.timeline.emit(Kinds.alert_firing, t=now, alert=name, source=source,
                                                    labels={k: str(v) for k, v in labels.items()})
                     for name in [n for n in self.firing if n not in seen]:
                         del self.firing[name]
                         if self.timeline:
-                            self.timeline.emit("alert_resolved", t=now, alert=name, source=kind)
+                            self.timeline.emit(Kinds.alert_resolved, t=now, alert=name, source=kind)
                 self.on_change()
             self.stop_event.wait(max(0.0, self.interval - (time.time() - started)))
 
@@ -371,13 +372,13 @@ class TrainingWatcher(_Thread):
                 resumed = (self.resumes is not None and resumes != self.resumes and resumes > 0) or \
                           (self.resumes is None and self.last is not None and resumes > 0)
                 if resumed and job and self.timeline and values.get("training_resumed_from_step", -1) >= 0:
-                    self.timeline.emit("training_progress", step=int(values["training_resumed_from_step"]), job=str(job))
+                    self.timeline.emit(Kinds.training_progress, step=int(values["training_resumed_from_step"]), job=str(job))
                 self.resumes = resumes
             elif not values:
                 self.resumes = None  # the trainer is down: the next process starts its counters afresh
             if job and "training_job_step" in values:
                 now = (str(job), int(values["training_job_step"]))
                 if now != self.last and self.timeline:
-                    self.timeline.emit("training_progress", step=now[1], job=now[0])
+                    self.timeline.emit(Kinds.training_progress, step=now[1], job=now[0])
                 self.last = now
             self.stop_event.wait(max(0.0, self.interval - (time.time() - started)))
