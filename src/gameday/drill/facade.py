@@ -158,7 +158,7 @@ class Drill:
                                 f"to measure progress")
             svc = self.project.service(progress.service)
             self._training = TrainingWatcher(self.target.service_url(svc.service, svc.namespace) + progress.path,
-                                             self.timeline)
+                                             self.timeline, step_metric=progress.metric)
             self._training.start()
 
     def _project_file(self) -> str:

@@ -351,9 +351,12 @@ class TrainingWatcher(_Thread):
 
     NAMES = {"training_current_job_id", "training_job_step", "training_resumed_from_step", "training_resumes_total"}
 
-    def __init__(self, url: str, timeline: TimelineWriter | None, interval: float = INTERVAL):
+    def __init__(self, url: str, timeline: TimelineWriter | None, interval: float = INTERVAL,
+                 step_metric: str = "training_job_step"):
         super().__init__()
         self.url, self.timeline, self.interval = url, timeline, interval
+        self.step_metric = step_metric or "training_job_step"   # `progress.metric` of gameday.yaml
+        self.names = (self.NAMES - {"training_job_step"}) | {self.step_metric}
         self.last: tuple[str, int] | None = None
         self.resumes: float | None = None
 
@@ -362,7 +365,7 @@ class TrainingWatcher(_Thread):
             started = time.time()
             try:
                 with urllib.request.urlopen(self.url, timeout=1.0) as resp:
-                    values = parse_metrics(resp.read().decode("utf-8", "replace"), self.NAMES)
+                    values = parse_metrics(resp.read().decode("utf-8", "replace"), self.names)
             except (OSError, ValueError) as exc:
                 self.failed(exc, f"scraping {self.url}")
                 values = {}
@@ -376,8 +379,8 @@ class TrainingWatcher(_Thread):
                 self.resumes = resumes
             elif not values:
                 self.resumes = None  # the trainer is down: the next process starts its counters afresh
-            if job and "training_job_step" in values:
-                now = (str(job), int(values["training_job_step"]))
+            if job and self.step_metric in values:
+                now = (str(job), int(values[self.step_metric]))
                 if now != self.last and self.timeline:
                     self.timeline.emit(Kinds.training_progress, step=now[1], job=now[0])
                 self.last = now
