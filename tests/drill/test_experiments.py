@@ -114,5 +114,5 @@ def test_unreachable_target_exits_3(tmp_path):
     kubeconfig = _kubeconfig(tmp_path / "kubeconfig", "gameday-sandbox", f"https://127.0.0.1:{port}")
     proc = gameday("run", str(EXPERIMENTS[0]), "--kubeconfig", str(kubeconfig), "--reports", str(tmp_path / "r"))
     assert proc.returncode == 3, proc.stdout + proc.stderr
-    assert "unreachable" in proc.stdout
+    assert "unreachable" in proc.stdout + proc.stderr  # one line, whichever stream the run reports on
     assert "Traceback" not in proc.stdout + proc.stderr

@@ -161,3 +161,19 @@ def test_judge_timeline_says_why_a_drill_did_not_run():
     ran = judge_timeline([ev("steady_state_met", 0.0), ev("fault_injected", 1.0, fault="f"),
                           ev("steady_state_failed", 50.0, reason="x", phase="after")], slas)
     assert ran.not_run is None and not ran.passed
+
+
+def test_the_verdict_says_the_last_swallowed_error_when_the_drill_did_not_count():
+    from gameday.sla import judge_timeline
+    slas = parse_all(["time_to_recover <= 60s"], "t")
+    v = judge_timeline([ev("steady_state_failed", 1.0, reason="http:api -> 0", phase="before")], slas,
+                       last_error="AlertWatcher: URLError: connection refused")
+    assert not v.passed and "last error: AlertWatcher: URLError" in v.not_run
+
+
+def test_planned_work_opens_the_window_at_its_first_step():
+    from gameday.sla import incident_start, judge_timeline
+    events = [ev("steady_state_met", 0.0), ev("step_started", 2.0, step="scale"), ev("step_finished", 5.0, step="scale", ok=True)]
+    assert incident_start(events).t == 2.0
+    v = judge_timeline(events, parse_all(["step:scale <= 10s"], "t"))
+    assert v.passed and v.measurements.steps["scale"] == 3.0

@@ -18,9 +18,11 @@ from ..errors import TargetError, UserError
 from ..httpcheck import Answer as HttpAnswer
 from ..httpcheck import poll
 from ..httpcheck import request as http_request
+from ..chaos.workload import canary_of
 from ..ready import pod_ready
 from ..target import Target
 from . import commands, sla_table, snapshot
+from ..timeline.events import Kinds
 
 COMMAND_TIMEOUT_S = 180.0
 POLL_S = 0.5
@@ -62,7 +64,6 @@ class ScenarioRun:
     reports_dir: Path
     file: str = "feature"
     slas: list[sla_maths.Sla] = field(default_factory=list)     # the scenario's SLA table, known up front
-    drill_factory: Callable[..., Any] | None = None
     project: Any = None              # gameday.project.Project (None: found from the working folder)
     operator: str = "auto"           # "human": a person works the steps in `gameday shell`; gameday times them
     ack_within_s: float = 900.0      # how long a person has to acknowledge the page
@@ -121,9 +122,7 @@ class ScenarioRun:
         if self._drill is None:
             if self._snapshot is None:
                 self._snapshot = snapshot.take(self.target, self.namespaces)
-            factory = self.drill_factory
-            if factory is None:
-                from ..drill import Drill as factory
+            from ..drill import Drill
             self.reports_dir.mkdir(parents=True, exist_ok=True)
             kwargs: dict[str, Any] = {"project": self.project}
             if self.extra_checks:
@@ -131,20 +130,13 @@ class ScenarioRun:
                 kwargs["steady_state"] = [*(default_checks(self.project) or []), *self.extra_checks]
             if self.slas:
                 kwargs["slas"] = [s.text for s in self.slas]  # the engine watches what they measure (training)
-            self._drill = factory(self.target, slugify(self.name), self.reports_dir, **kwargs)
+            self._drill = Drill(self.target, slugify(self.name), self.reports_dir, **kwargs)
         return self._drill
 
     @property
     def timeline_path(self) -> Path | None:
-        """The drill's timeline file, wherever the engine put it."""
-        d = self._drill
-        for attr in ("timeline_path", "timeline"):
-            value = getattr(d, attr, None) if d is not None else None
-            value = getattr(value, "path", value)
-            if isinstance(value, (str, Path)) and Path(value).exists():
-                return Path(value)
-        found = sorted(self.reports_dir.rglob("*.jsonl"), key=lambda p: p.stat().st_mtime)
-        return found[-1] if found else None
+        """The drill's timeline file (None before the drill started)."""
+        return self._drill.timeline_path if self._drill is not None else None
 
     def close(self) -> None:
         """Roll back faults (the drill), then put back what operator steps
@@ -314,24 +306,14 @@ class ScenarioRun:
             proc = self.target.kubectl(["get", "deployment", deployment, "-n", namespace, "-o", "json"], timeout=60)
             if proc.returncode != 0:
                 raise StepFailed(f"deployment {namespace}/{deployment}: {proc.stderr.strip()[:300]}")
-            stable = json.loads(proc.stdout)
-            template = stable["spec"]["template"]
-            labels = {**template.get("metadata", {}).get("labels", {}), "version": "canary"}
-            selector = {**stable["spec"]["selector"].get("matchLabels", {}), "version": "canary"}
-            canary = {
-                "apiVersion": "apps/v1", "kind": "Deployment",
-                "metadata": {"name": f"{deployment}-canary", "namespace": namespace,
-                             "labels": {**stable["metadata"].get("labels", {}), "version": "canary"}},
-                "spec": {"replicas": replicas, "selector": {"matchLabels": selector},
-                         "template": {**template, "metadata": {**template.get("metadata", {}), "labels": labels}}},
-            }
+            canary = canary_of(json.loads(proc.stdout), replicas)
             proc = self.target.kubectl(["apply", "-f", "-"], timeout=60, input=json.dumps(canary))
             if proc.returncode != 0:
                 raise StepFailed(f"canary of {namespace}/{deployment} not created: {proc.stderr.strip()[:300]}")
 
     # --- Then ----------------------------------------------------------------
     def expect_alert(self, alert: str, within: float) -> None:
-        if getattr(self.drill, "detection_alert", None) is None:
+        if self.drill.detection_alert is None:
             self.drill.detection_alert = alert  # the first alert the runbook waits for is the detection
         took = self.drill.wait_for_alert(alert, within=within)
         if took is None:
@@ -422,14 +404,13 @@ class ScenarioRun:
         """Wait until the drill sees the trainer's step counter move after
         the last runbook step (a job running, or resumed after a restart)."""
         d = self.drill
-        if not getattr(d, "_watch_training", False) and hasattr(d, "watch_training"):
-            d.watch_training()
+        d.watch_training()  # idempotent
         timeline = d.timeline
-        marks = [e.t for e in list(timeline.events) if e.kind in ("step_finished", "fault_injected")]
+        marks = [e.t for e in list(timeline.events) if e.kind in (Kinds.step_finished.name, Kinds.fault_injected.name)]
         since = max(marks) if marks else 0.0
 
         def moved() -> bool:
-            steps = [e for e in list(timeline.events) if e.kind == "training_progress" and e.t > since]
+            steps = [e for e in list(timeline.events) if e.kind == Kinds.training_progress.name and e.t > since]
             return len(steps) >= 2
         if not wait_until(moved, within):
             self._fail_with_slas(f"the trainer made no progress within {within:g}s")
@@ -477,19 +458,19 @@ class ScenarioRun:
                              if x.metric not in known)]
         path = self.timeline_path
         from ..timeline.store import read
-        return judge_events(read(path) if path else [], slas, getattr(self._drill, "detection_alert", None))
+        return judge_events(read(path) if path else [], slas, self._drill.detection_alert if self._drill else None)
 
     def _await_load_after_work(self, within: float = 10.0) -> None:
         """Under load, let one full second of load after the last runbook
         step reach the timeline, so a short step's window is not empty."""
         d = self._drill
-        timeline = getattr(d, "timeline", None)
-        if d is None or getattr(d, "load", None) is None or timeline is None:
+        if d is None or d.load is None:
             return
-        marks = [e.t for e in list(timeline.events) if e.kind in ("step_finished", "fault_injected")]
+        timeline = d.timeline
+        marks = [e.t for e in list(timeline.events) if e.kind in (Kinds.step_finished.name, Kinds.fault_injected.name)]
         if marks:
             last = max(marks)
-            wait_until(lambda: any(e.kind == "load_sample" and e.t >= last + 1.0 for e in list(timeline.events)), within)
+            wait_until(lambda: any(e.kind == Kinds.load_sample.name and e.t >= last + 1.0 for e in list(timeline.events)), within)
 
     def check_slas(self, slas: list[sla_maths.Sla]) -> None:
         self._await_load_after_work()

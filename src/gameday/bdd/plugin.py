@@ -355,7 +355,7 @@ def _measure_into(result, run: ScenarioRun, slas: list, reports: Path) -> None:
         result.timeline = str(path)
     from .library import judge_events
     try:
-        verdict = judge_events(read(path), slas, getattr(run._drill, "detection_alert", None))
+        verdict = judge_events(read(path), slas, run._drill.detection_alert if run._drill is not None else None)
     except Exception:  # a damaged timeline still gets its scenario reported
         return
     m = verdict.measurements

@@ -167,3 +167,21 @@ def _first_node(api) -> str:
     return nodes[0].metadata.name
 
 
+
+
+def canary_of(stable: dict, replicas: int) -> dict:
+    """The canary of a Deployment (the runbook's `helm upgrade --set
+    deployment.strategy=canary`, as Kubernetes does it): a second Deployment
+    `<name>-canary` from the stable pod template, labelled version=canary,
+    behind the same Service (traffic by replica share). Pure."""
+    template = stable["spec"]["template"]
+    labels = {**template.get("metadata", {}).get("labels", {}), "version": "canary"}
+    selector = {**stable["spec"]["selector"].get("matchLabels", {}), "version": "canary"}
+    meta = stable["metadata"]
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": f"{meta['name']}-canary", "namespace": meta["namespace"],
+                     "labels": {**meta.get("labels", {}), "version": "canary"}},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": selector},
+                 "template": {**template, "metadata": {**template.get("metadata", {}), "labels": labels}}},
+    }

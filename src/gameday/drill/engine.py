@@ -19,6 +19,8 @@ from ..sla import Verdict
 from ..target import Target
 from .experiment import ExperimentSpec
 from .facade import Drill, DrillAborted, SteadyStateNotMet
+from .outcome import Outcome
+from ..timeline.events import Kinds
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_TARGET = 0, 1, 2, 3
 
@@ -74,26 +76,26 @@ def _handler_class():
             if not self.before_met:
                 failed = [p.get("activity", {}).get("name") for p in (state or {}).get("probes", [])
                           if not p.get("tolerance_met", True)]
-                self.drill.timeline.emit("steady_state_failed", phase="before",
+                self.drill.timeline.emit(Kinds.steady_state_failed, phase="before",
                                          reason=f"experiment hypothesis not met: {', '.join(map(str, failed)) or 'probe failed'}")
 
         def start_activity(self, activity) -> None:
             if self.in_rollbacks:
-                self.drill.timeline.emit("rollback_started", fault=f"experiment:{activity.get('name')}")
+                self.drill.timeline.emit(Kinds.rollback_started, fault=f"experiment:{activity.get('name')}")
             if self.in_method and activity.get("name") in self.steps:
-                self.drill.timeline.emit("step_started", step=activity["name"])
+                self.drill.timeline.emit(Kinds.step_started, step=activity["name"])
 
         def activity_completed(self, activity, run) -> None:
             name = activity.get("name", "?")
             ok = (run or {}).get("status") == "succeeded"
             if self.in_rollbacks:
-                self.drill.timeline.emit("rollback_finished", fault=f"experiment:{name}", ok=ok,
+                self.drill.timeline.emit(Kinds.rollback_finished, fault=f"experiment:{name}", ok=ok,
                                          **({} if ok else {"error": str((run or {}).get("exception", ""))[-300:]}))
                 return
             if not self.in_method:
                 return
             if name in self.steps:
-                self.drill.timeline.emit("step_finished", step=name, ok=ok,
+                self.drill.timeline.emit(Kinds.step_finished, step=name, ok=ok,
                                          **({} if ok else {"error": str((run or {}).get("exception", ""))[-300:]}))
             elif activity.get("type") == "action" and ok:
                 self.drill.mark_fault(name)
@@ -110,14 +112,14 @@ def live_printer(emit: Callable[[str], None]) -> Callable:
             state["t0"] = event.t
         rel = event.t - state["t0"]
         d = event.data
-        if event.kind == "load_sample":
+        if event.kind == Kinds.load_sample.name:
             state["n"] += 1
             if state["n"] % 5:
                 return
             text = f"load {d['rps']:.1f} req/s, {d['failures']} failed, p95 {d['p95_ms']:.0f}ms, {d['users']} users"
-        elif event.kind == "writes_acked":
+        elif event.kind == Kinds.writes_acked.name:
             return
-        elif event.kind == "pod_status":
+        elif event.kind == Kinds.pod_status.name:
             text = f"pod {d['namespace']}/{d['pod']} {d['phase']}{' ready' if d['ready'] else ''}" \
                    f"{' ' + d['reason'] if d.get('reason') else ''}{' deleted' if d.get('deleted') else ''}"
         else:
@@ -176,24 +178,24 @@ def run(spec: ExperimentSpec, target: Target, opts: RunOptions, out: Callable[[s
         write_journal(journal_path, journal)
         _register_experiment_rollbacks(drill, experiment, journal)
         if drill.aborted:
-            outcome, reason = "aborted", drill.aborted
+            outcome, reason = Outcome.ABORTED, drill.aborted
         elif (drill.guard and drill.guard.received) or journal.get("status") == "interrupted":
-            outcome, reason = "interrupted", "interrupted by a signal; faults rolled back"
+            outcome, reason = Outcome.INTERRUPTED, "interrupted by a signal; faults rolled back"
         elif handler.before_met is False:
-            outcome, reason = "not-run", "the experiment's steady-state hypothesis did not hold before the method"
+            outcome, reason = Outcome.NOT_RUN, "the experiment's steady-state hypothesis did not hold before the method"
         elif drill.fault_at is None:
-            outcome, reason = "not-run", f"no fault was injected (journal status {journal.get('status')})"
+            outcome, reason = Outcome.NOT_RUN, f"no fault was injected (journal status {journal.get('status')})"
         else:
             drill.wait_recovered(within=spec.recover_within, settle=spec.settle)
             drill.verify_writes()
     except SteadyStateNotMet as exc:
-        outcome, reason = "not-run", f"steady state did not hold before the fault: {exc.reason}"
+        outcome, reason = Outcome.NOT_RUN, f"steady state did not hold before the fault: {exc.reason}"
     except DrillAborted as exc:
-        outcome, reason = "aborted", str(exc)
+        outcome, reason = Outcome.ABORTED, str(exc)
     except KeyboardInterrupt:
-        outcome, reason = "interrupted", "interrupted by a signal; faults rolled back"
+        outcome, reason = Outcome.INTERRUPTED, "interrupted by a signal; faults rolled back"
     except TargetError as exc:
-        outcome, reason = "error", exc.message
+        outcome, reason = Outcome.ERROR, exc.message
     finally:
         failed_rollbacks = drill.close(outcome)
         if journal is not None:
@@ -207,9 +209,9 @@ def run(spec: ExperimentSpec, target: Target, opts: RunOptions, out: Callable[[s
         out("ROLLBACK FAILED: " + "; ".join(failed_rollbacks))
         code = EXIT_TARGET
         reason = "rollback failed: " + "; ".join(failed_rollbacks)
-    elif outcome == "error":
+    elif outcome == Outcome.ERROR:
         code = EXIT_TARGET
-    elif outcome in ("not-run", "aborted", "interrupted"):
+    elif outcome in (Outcome.NOT_RUN, Outcome.ABORTED, Outcome.INTERRUPTED):
         code = EXIT_FAILED
     else:
         code = EXIT_OK if verdict.passed else EXIT_FAILED

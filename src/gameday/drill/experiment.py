@@ -133,7 +133,7 @@ def load(path: str | Path, project=None) -> ExperimentSpec:
         if project is None:  # the project the experiment sits in
             from ..project import find
             from ..project import load as load_project
-            found = find(start=path.resolve().parent)
+            found = find(start=path.resolve().parent) or find()  # beside the experiment, else the working folder's
             project = load_project(found) if found else None
         raw_checks = default_checks(project)
         if raw_checks is None:

@@ -19,9 +19,11 @@ from ..errors import TargetError, UserError
 from ..sla import Sla, Verdict, judge_timeline, parse_all
 from ..target import Target
 from ..timeline import Event, TimelineWriter, read
+from .outcome import Outcome
 from .safety import AbortCondition, AbortMonitor, RollbackRegistry, SignalGuard, interrupt_experiment
 from .steady import Check, default_checks, parse_checks
 from .watchers import AlertWatcher, HttpProbeWatcher, Signal, TrainingWatcher, WorkloadWatcher
+from ..timeline.events import Kinds
 
 log = logging.getLogger(__name__)
 POLL = 0.05  # how often a wait re-reads the watchers' state (they observe at 250 ms or finer)
@@ -98,7 +100,7 @@ class Drill:
         self._eval_lock = threading.Lock()
         self._holding_since: float | None = None
         self._failing: list[str] = []
-        self.timeline.emit("drill_started", drill=name, target=target.context,
+        self.timeline.emit(Kinds.drill_started, drill=name, target=target.context,
                            **({"experiment": experiment} if experiment else {}),
                            **({"detection_alert": detection_alert} if detection_alert else {}),
                            **({"slas": list(slas)} if slas else {}))
@@ -110,7 +112,7 @@ class Drill:
     def __exit__(self, exc_type, exc, tb) -> None:
         outcome = None
         if exc_type is not None:
-            outcome = "interrupted" if issubclass(exc_type, KeyboardInterrupt) else "error"
+            outcome = Outcome.INTERRUPTED if issubclass(exc_type, KeyboardInterrupt) else Outcome.ERROR
         self.close(outcome)
 
     # --- watchers -----------------------------------------------------------
@@ -156,7 +158,7 @@ class Drill:
                                 f"to measure progress")
             svc = self.project.service(progress.service)
             self._training = TrainingWatcher(self.target.service_url(svc.service, svc.namespace) + progress.path,
-                                             self.timeline)
+                                             self.timeline, step_metric=progress.metric)
             self._training.start()
 
     def _project_file(self) -> str:
@@ -195,6 +197,11 @@ class Drill:
             self._failing = failing
             self._holding_since = None if failing else max(s.since for s in sigs)
 
+    def last_error(self) -> str | None:
+        """The newest failure a watcher swallowed (and logged), if any."""
+        watchers = [*self._probes.values(), *(w for w in (self._alerts, self._training, self._workloads) if w)]
+        return next((w.last_error for w in watchers if getattr(w, "last_error", None)), None)
+
     def steady_state(self) -> tuple[bool, float | None, list[str]]:
         """(holds now, since when, what fails)."""
         self._evaluate()
@@ -222,17 +229,17 @@ class Drill:
         self.load.wait_for_samples(max(2, int(round(warmup))), timeout=60 + warmup)
 
     def _on_sample(self, sample) -> None:
-        self.timeline.emit("load_sample", t=sample.t, **sample.timeline_fields())
+        self.timeline.emit(Kinds.load_sample, t=sample.t, **sample.timeline_fields())
         if sample.acked:
             self.acked.extend(sample.acked)
-            self.timeline.emit("writes_acked", t=sample.t, ids=list(sample.acked))
+            self.timeline.emit(Kinds.writes_acked, t=sample.t, ids=list(sample.acked))
             with open(self.acked_path, "a") as f:
                 f.write("".join(f"{i}\n" for i in sample.acked))
         self.abort_monitor.feed(sample.requests, sample.failures)
 
     def _on_abort(self, reason: str) -> None:
         self.aborted = reason
-        self.timeline.emit("abort", reason=reason)
+        self.timeline.emit(Kinds.abort, reason=reason)
         # only with the guard's SIGUSR1 handler underneath, so a late signal is harmless
         if self.experiment_running and self.guard is not None and self.guard.active:
             interrupt_experiment()
@@ -261,12 +268,14 @@ class Drill:
             holds, since, failing = self.steady_state()
             now = time.time()
             if holds and now - since >= settle:
-                self.timeline.emit("steady_state_met", phase="before",
+                self.timeline.emit(Kinds.steady_state_met, phase="before",
                                    detail=", ".join(c.label for c in self.checks))
                 return
             if now >= deadline:
                 reason = "; ".join(failing) or f"did not hold for {settle:g}s"
-                self.timeline.emit("steady_state_failed", reason=reason, phase="before")
+                if self.last_error():
+                    reason += f" (last error: {self.last_error()})"
+                self.timeline.emit(Kinds.steady_state_failed, reason=reason, phase="before")
                 raise SteadyStateNotMet(reason)
             self._check_abort()
             time.sleep(POLL)
@@ -276,7 +285,7 @@ class Drill:
         t = time.time() if t is None else t
         if self.fault_at is None:
             self.fault_at = t
-        self.timeline.emit("fault_injected", t=t, fault=fault, params=_jsonable(params))
+        self.timeline.emit(Kinds.fault_injected, t=t, fault=fault, params=_jsonable(params))
 
     def register_rollback(self, fault: str, fn: Callable[[], Any]) -> None:
         self.rollbacks.register(fault, fn)
@@ -297,7 +306,7 @@ class Drill:
     def _alert_after_fault(self, name: str) -> Event | None:
         start = self.fault_at or 0.0
         return next((e for e in list(self.timeline.events)
-                     if e.kind == "alert_firing" and e.get("alert") == name and e.t >= start), None)
+                     if e.kind == Kinds.alert_firing.name and e.get("alert") == name and e.t >= start), None)
 
     def wait_for_alert(self, name: str, within: float) -> float | None:
         """Seconds from the fault to `name` firing, or None if it did not fire within the bound."""
@@ -317,15 +326,15 @@ class Drill:
     @contextlib.contextmanager
     def step(self, name: str, detail: str = "") -> Iterator[None]:
         """Record a runbook step's start and finish around the block."""
-        ev = self.timeline.emit("step_started", step=name, **({"detail": detail} if detail else {}))
+        ev = self.timeline.emit(Kinds.step_started, step=name, **({"detail": detail} if detail else {}))
         if self.first_step_at is None:
             self.first_step_at = ev.t
         try:
             yield
         except BaseException as exc:
-            self.timeline.emit("step_finished", step=name, ok=False, error=f"{exc.__class__.__name__}: {exc}"[:300])
+            self.timeline.emit(Kinds.step_finished, step=name, ok=False, error=f"{exc.__class__.__name__}: {exc}"[:300])
             raise
-        self.timeline.emit("step_finished", step=name, ok=True)
+        self.timeline.emit(Kinds.step_finished, step=name, ok=True)
 
     def wait_recovered(self, within: float, settle: float = 3.0) -> float | None:
         """Seconds from the fault until the steady state began to hold (and then
@@ -339,10 +348,10 @@ class Drill:
             if holds:
                 since = max(since, start)
                 if now - since >= settle and since - start <= within:
-                    self.timeline.emit("steady_state_restored", since=since, settle_s=float(settle))
+                    self.timeline.emit(Kinds.steady_state_restored, since=since, settle_s=float(settle))
                     return since - start
             if now >= deadline:
-                self.timeline.emit("steady_state_failed", phase="after",
+                self.timeline.emit(Kinds.steady_state_failed, phase="after",
                                    reason="; ".join(failing) or f"did not hold for {settle:g}s within {within:g}s")
                 return None
             self._check_abort()
@@ -362,15 +371,15 @@ class Drill:
             svc = self._load_service()
             missing = missing_writes(self.target.service_url(svc.service, svc.namespace), ids, readback.path,
                                      readback.method, readback.expect)
-        self.timeline.emit("writes_verified", checked=len(ids), missing=missing)
+        self.timeline.emit(Kinds.writes_verified, checked=len(ids), missing=missing)
         return missing
 
     def judge(self, slas: list[str | Sla], source: str = "SLA") -> Verdict:
         """The verdict, from the timeline file alone."""
         parsed = [s if isinstance(s, Sla) else parse_all([s], source)[0] for s in slas]
-        return judge_timeline(read(self.timeline_path), parsed, self.detection_alert)
+        return judge_timeline(read(self.timeline_path), parsed, self.detection_alert, self.last_error())
 
-    def close(self, outcome: str | None = None) -> list[str]:
+    def close(self, outcome: Outcome | str | None = None) -> list[str]:
         """Roll back every fault (always), stop load and watchers, finish the
         timeline. Returns the rollbacks that failed."""
         if self._closed:
@@ -389,12 +398,12 @@ class Drill:
                 except Exception:  # stopping one part must not keep the others running or the record open
                     pass
             if failed:
-                outcome = "rollback-failed"
+                outcome = Outcome.ROLLBACK_FAILED
             elif outcome is None:
-                outcome = "aborted" if self.aborted else "finished"
-            if self.guard and self.guard.received and outcome == "finished":
-                outcome = "interrupted"
-            self.timeline.emit("drill_finished", outcome=outcome)
+                outcome = Outcome.ABORTED if self.aborted else Outcome.FINISHED
+            if self.guard and self.guard.received and outcome == Outcome.FINISHED:
+                outcome = Outcome.INTERRUPTED
+            self.timeline.emit(Kinds.drill_finished, outcome=str(Outcome(outcome)))
             self.timeline.close()
         finally:
             if self.guard:

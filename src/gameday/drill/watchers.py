@@ -13,6 +13,7 @@ someone asked."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import urllib.error
@@ -23,7 +24,9 @@ from typing import Callable
 from ..httpcheck import request
 from ..ready import ready_condition, workload_ready
 from ..timeline import TimelineWriter
+from ..timeline.events import Kinds
 
+log = logging.getLogger(__name__)
 INTERVAL = 0.25
 ALERT_INTERVAL = 0.1  # alert APIs are cheap; detection is the figure most SLAs are about
 
@@ -52,9 +55,21 @@ class Signal:
 
 
 class _Thread:
+    LOG_EVERY = 10.0  # seconds between two log lines of the same watcher's failures
+
     def __init__(self) -> None:
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
+        self.last_error: str | None = None   # said in the verdict when the drill does not count
+        self._logged_at = 0.0
+
+    def failed(self, exc: BaseException, what: str = "") -> None:
+        """A swallowed failure: kept as the last error, logged (rate-limited)."""
+        self.last_error = f"{type(self).__name__}{' ' + what if what else ''}: {exc.__class__.__name__}: {exc}"[:300]
+        now = time.monotonic()
+        if now - self._logged_at >= self.LOG_EVERY:
+            self._logged_at = now
+            log.warning("%s (retrying)", self.last_error)
 
     def start(self) -> None:
         self.thread = threading.Thread(target=self._guarded, name=type(self).__name__, daemon=True)
@@ -64,7 +79,8 @@ class _Thread:
         while not self.stop_event.is_set():
             try:
                 self.run()
-            except Exception:  # the target blipped: retry, bounded by stop()
+            except Exception as exc:  # the target blipped: retry, bounded by stop()
+                self.failed(exc)
                 self.stop_event.wait(1.0)
 
     def run(self) -> None:  # pragma: no cover - overridden
@@ -154,7 +170,8 @@ class WorkloadWatcher(_Thread):
                     if kind == "pod":
                         self._pod_event(obj, now, deleted=etype == "DELETED")
                     self.on_change()
-            except Exception:
+            except Exception as exc:
+                self.failed(exc, "watch")
                 self.stop_event.wait(0.5)
 
     def _pod_event(self, pod: dict, t: float, deleted: bool) -> None:
@@ -183,7 +200,7 @@ class WorkloadWatcher(_Thread):
         if deleted:
             self._last_pod_state.pop(key, None)
         if self.timeline:
-            self.timeline.emit("pod_status", t=t, namespace=key[0], pod=key[1], phase=phase, ready=ready and not terminating,
+            self.timeline.emit(Kinds.pod_status, t=t, namespace=key[0], pod=key[1], phase=phase, ready=ready and not terminating,
                                restarts=restarts, reason=reason, ready_since=ready_since, started_at=started_at,
                                deleted=deleted or terminating, deleted_at=meta.get("deletionTimestamp") or "")
 
@@ -237,7 +254,7 @@ class HttpProbeWatcher(_Thread):
             detail = f"{self.url} -> {code or 'no answer'} in {took * 1000:.0f}ms"
             # a failure began when the request that saw it was sent
             if self.signal.set(ok, now if ok else started, detail) and self.timeline:
-                self.timeline.emit("probe_ok" if ok else "probe_failed", t=now, probe=self.signal.name, detail=detail)
+                self.timeline.emit(Kinds.probe_ok if ok else "probe_failed", t=now, probe=self.signal.name, detail=detail)
             self.on_change()
             self.stop_event.wait(max(0.0, self.interval - (time.time() - started)))
 
@@ -274,7 +291,8 @@ class AlertWatcher(_Thread):
         from ..chaos.alerts import alertmanager_firing, prometheus_firing
         try:
             return (prometheus_firing if kind == "prometheus" else alertmanager_firing)(base)
-        except Exception:
+        except Exception as exc:
+            self.failed(exc, f"reading {kind} at {base}")
             return None
 
     def _loop(self, kind: str, base: str) -> None:
@@ -294,12 +312,12 @@ class AlertWatcher(_Thread):
                         if name not in self.firing:
                             self.firing[name] = now
                             if self.timeline:
-                                self.timeline.emit("alert_firing", t=now, alert=name, source=source,
+                                self.timeline.emit(Kinds.alert_firing, t=now, alert=name, source=source,
                                                    labels={k: str(v) for k, v in labels.items()})
                     for name in [n for n in self.firing if n not in seen]:
                         del self.firing[name]
                         if self.timeline:
-                            self.timeline.emit("alert_resolved", t=now, alert=name, source=kind)
+                            self.timeline.emit(Kinds.alert_resolved, t=now, alert=name, source=kind)
                 self.on_change()
             self.stop_event.wait(max(0.0, self.interval - (time.time() - started)))
 
@@ -333,9 +351,12 @@ class TrainingWatcher(_Thread):
 
     NAMES = {"training_current_job_id", "training_job_step", "training_resumed_from_step", "training_resumes_total"}
 
-    def __init__(self, url: str, timeline: TimelineWriter | None, interval: float = INTERVAL):
+    def __init__(self, url: str, timeline: TimelineWriter | None, interval: float = INTERVAL,
+                 step_metric: str = "training_job_step"):
         super().__init__()
         self.url, self.timeline, self.interval = url, timeline, interval
+        self.step_metric = step_metric or "training_job_step"   # `progress.metric` of gameday.yaml
+        self.names = (self.NAMES - {"training_job_step"}) | {self.step_metric}
         self.last: tuple[str, int] | None = None
         self.resumes: float | None = None
 
@@ -344,8 +365,9 @@ class TrainingWatcher(_Thread):
             started = time.time()
             try:
                 with urllib.request.urlopen(self.url, timeout=1.0) as resp:
-                    values = parse_metrics(resp.read().decode("utf-8", "replace"), self.NAMES)
-            except (OSError, ValueError):
+                    values = parse_metrics(resp.read().decode("utf-8", "replace"), self.names)
+            except (OSError, ValueError) as exc:
+                self.failed(exc, f"scraping {self.url}")
                 values = {}
             job = int(values.get("training_current_job_id", 0))
             resumes = values.get("training_resumes_total")
@@ -353,13 +375,13 @@ class TrainingWatcher(_Thread):
                 resumed = (self.resumes is not None and resumes != self.resumes and resumes > 0) or \
                           (self.resumes is None and self.last is not None and resumes > 0)
                 if resumed and job and self.timeline and values.get("training_resumed_from_step", -1) >= 0:
-                    self.timeline.emit("training_progress", step=int(values["training_resumed_from_step"]), job=str(job))
+                    self.timeline.emit(Kinds.training_progress, step=int(values["training_resumed_from_step"]), job=str(job))
                 self.resumes = resumes
             elif not values:
                 self.resumes = None  # the trainer is down: the next process starts its counters afresh
-            if job and "training_job_step" in values:
-                now = (str(job), int(values["training_job_step"]))
+            if job and self.step_metric in values:
+                now = (str(job), int(values[self.step_metric]))
                 if now != self.last and self.timeline:
-                    self.timeline.emit("training_progress", step=now[1], job=now[0])
+                    self.timeline.emit(Kinds.training_progress, step=now[1], job=now[0])
                 self.last = now
             self.stop_event.wait(max(0.0, self.interval - (time.time() - started)))

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from ..timeline.events import Event
+from ..timeline.events import Kinds
 
 
 @dataclass(frozen=True)
@@ -88,17 +89,17 @@ def training_steps_lost(steps: Sequence[int]) -> int:
 def measure(events: Iterable[Event], expected_alert: str | None = None) -> Measurements:
     events = sorted(events, key=lambda e: e.t)
     if expected_alert is None:
-        started = next((e for e in events if e.kind == "drill_started"), None)
+        started = next((e for e in events if e.kind == Kinds.drill_started.name), None)
         expected_alert = started.get("detection_alert") if started else None
-    fault = next((e for e in events if e.kind == "fault_injected"), None) or \
-        next((e for e in events if e.kind == "step_started"), None)
+    fault = next((e for e in events if e.kind == Kinds.fault_injected.name), None) or \
+        next((e for e in events if e.kind == Kinds.step_started.name), None)
     if fault is None:
         return Measurements()
     t0 = fault.t
 
-    alert = next((e for e in events if e.kind == "alert_firing" and e.t >= t0
+    alert = next((e for e in events if e.kind == Kinds.alert_firing.name and e.t >= t0
                   and (not expected_alert or e.get("alert") == expected_alert)), None)
-    restored = next((e for e in events if e.kind == "steady_state_restored" and e.t >= t0), None)
+    restored = next((e for e in events if e.kind == Kinds.steady_state_restored.name and e.t >= t0), None)
     recovered_at = float(restored.get("since")) if restored else None
     if recovered_at is not None:
         recovered_at = max(recovered_at, t0)
@@ -107,9 +108,9 @@ def measure(events: Iterable[Event], expected_alert: str | None = None) -> Measu
     steps: dict[str, float] = {}
     open_steps: dict[str, float] = {}
     for e in events:
-        if e.kind == "step_started":
+        if e.kind == Kinds.step_started.name:
             open_steps.setdefault(e.get("step"), e.t)
-        elif e.kind == "step_finished" and e.get("step") in open_steps and e.get("step") not in steps:
+        elif e.kind == Kinds.step_finished.name and e.get("step") in open_steps and e.get("step") not in steps:
             if e.get("ok", True):
                 steps[e.get("step")] = e.t - open_steps[e.get("step")]
 
@@ -126,7 +127,7 @@ def measure(events: Iterable[Event], expected_alert: str | None = None) -> Measu
                 phases[e.get("step")] = e.t - page.t
 
     # a sample stamped t covers the second (t-1, t]
-    window = [e for e in events if e.kind == "load_sample" and e.t > t0 and e.t - 1.0 < end]
+    window = [e for e in events if e.kind == Kinds.load_sample.name and e.t > t0 and e.t - 1.0 < end]
     requests = sum(int(e.get("requests", 0)) for e in window)
     failures = sum(int(e.get("failures", 0)) for e in window)
     hist = _merge_hists(window)
@@ -137,10 +138,10 @@ def measure(events: Iterable[Event], expected_alert: str | None = None) -> Measu
     else:
         p50 = p95 = p99 = None
 
-    verified = [e for e in events if e.kind == "writes_verified"]
+    verified = [e for e in events if e.kind == Kinds.writes_verified.name]
     progress: dict[str, list[int]] = {}
     for e in events:
-        if e.kind == "training_progress":
+        if e.kind == Kinds.training_progress.name:
             progress.setdefault(str(e.get("job") or ""), []).append(int(e.get("step")))
 
     def secs(ms: float | None) -> float | None:

@@ -12,12 +12,13 @@ from ..timeline.events import Event
 from .expr import Sla
 from .judge import Verdict, verdict
 from .measure import Measurements, measure
+from ..timeline.events import Kinds
 
 
 def incident_start(events: Sequence[Event]) -> Event | None:
     """The event that opens the incident window (first fault, else first step)."""
-    return next((e for e in events if e.kind == "fault_injected"), None) or \
-        next((e for e in events if e.kind == "step_started"), None)
+    return next((e for e in events if e.kind == Kinds.fault_injected.name), None) or \
+        next((e for e in events if e.kind == Kinds.step_started.name), None)
 
 
 def judge_timeline(events: Sequence[Event], slas: list[Sla], detection_alert: str | None = None,
@@ -26,10 +27,10 @@ def judge_timeline(events: Sequence[Event], slas: list[Sla], detection_alert: st
     glue's last swallowed error) is said when the drill did not count."""
     events = sorted(events, key=lambda e: e.t)
     start = incident_start(events)
-    what = "the fault" if start is None or start.kind == "fault_injected" else "the work"
-    failed = next((e for e in events if e.kind == "steady_state_failed" and e.get("phase", "before") == "before"
+    what = "the fault" if start is None or start.kind == Kinds.fault_injected.name else "the work"
+    failed = next((e for e in events if e.kind == Kinds.steady_state_failed.name and e.get("phase", "before") == "before"
                    and (start is None or e.t <= start.t)), None)
-    abort = next((e for e in events if e.kind == "abort"), None)
+    abort = next((e for e in events if e.kind == Kinds.abort.name), None)
     not_run = None
     if failed is not None:
         not_run = f"steady state did not hold before {what}: {failed.get('reason')}"

@@ -1,0 +1,31 @@
+@runbook:incidents
+Feature: kvstore incidents, rehearsed as the runbook writes them
+
+  @procedure:redis-is-down @p1
+  Scenario: Redis is killed, the alert fires and Redis comes back without losing a write
+    Given the platform is at steady state under a load of 4 users
+    When the fault "kill-redis" is injected
+    Then the alert "RedisDown" fires within 60s
+    When the operator carries out "check-redis":
+      """
+      kubectl get pods -n kvstore -l app.kubernetes.io/name=redis
+      kubectl rollout status statefulset/redis -n kvstore --timeout=120s
+      """
+    Then the platform recovers within 120s
+    And the SLA is met:
+      | metric          | limit  |
+      | time_to_detect  | <= 30s |
+      | time_to_recover | <= 90s |
+      | lost_writes     | == 0   |
+
+  @procedure:a-web-pod-crashed @p2
+  Scenario: Every web pod crashes and the Deployment brings them back
+    Given the platform is at steady state under a load of 4 users
+    When pods labelled "app.kubernetes.io/name=kv-web" in namespace "kvstore" are killed
+    Then the alert "WebDown" fires within 60s
+    When the operator runs "kubectl rollout status deployment/kv-web -n kvstore --timeout=120s"
+    Then the platform recovers within 90s
+    And the SLA is met:
+      | metric          | limit  |
+      | time_to_recover | <= 60s |
+      | lost_writes     | == 0   |
