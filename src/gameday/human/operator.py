@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, TextIO
 
+from ..timeline.events import Kinds
 from . import compare as comparing
 from .session import Command, Session
 from .timebox import TimeBox
@@ -51,7 +52,6 @@ class HumanOperator:
         self.acked_at: float | None = None
         self.steps: list[StepResult] = []
         self._seen_commands = 0
-        self._seen_pages = 0
         self._stop = threading.Event()
         self._tail = threading.Thread(target=self._tail_loop, name="operator-commands", daemon=True)
         self._stdin = stdin
@@ -86,7 +86,7 @@ class HumanOperator:
     def _copy_commands(self) -> None:
         commands = self.session.commands()
         for c in commands[self._seen_commands:]:
-            self.timeline.emit("operator_command", t=c.t_end, line=c.line, exit_code=c.exit_code,
+            self.timeline.emit(Kinds.operator_command, t=c.t_end, line=c.line, exit_code=c.exit_code,
                                started=c.t_start, output=c.output_head)
         self._seen_commands = len(commands)
 
@@ -103,7 +103,7 @@ class HumanOperator:
                 names = {(a.get("labels") or {}).get("alertname") for a in page.get("alerts") or []}
                 if page.get("status") == "firing" and alert in names:
                     self.paged_at = float(page["t_received"])
-                    self.timeline.emit("page_received", t=self.paged_at, alert=alert,
+                    self.timeline.emit(Kinds.page_received, t=self.paged_at, alert=alert,
                                        source="alertmanager-webhook", user_agent=str(page.get("user_agent", "")))
                     self._print(f"PAGE: {alert} is firing; the on-call engineer has been paged "
                                 f"(`gameday shell`, then `ack`).")
@@ -117,7 +117,7 @@ class HumanOperator:
         if word is None:
             return None
         self.acked_at = word.t
-        self.timeline.emit("operator_acknowledged", t=word.t, source=word.source)
+        self.timeline.emit(Kinds.operator_acknowledged, t=word.t, source=word.source)
         self._print("acknowledged")
         return word.t
 
@@ -132,7 +132,7 @@ class HumanOperator:
         self._print(f"\nSTEP {name}{box}\n  from the runbook's {heading or name!r}:\n"
                     + "\n".join("    " + l for l in block.rstrip().splitlines()) + "\n  say `done` when finished")
         detail = heading + (f" {timebox.text}" if timebox else "")
-        self.timeline.emit("step_started", t=started, step=name, detail=detail.strip(),
+        self.timeline.emit(Kinds.step_started, t=started, step=name, detail=detail.strip(),
                            **({"timebox_end_s": timebox.end_s} if timebox else {}))
         deadline = time.monotonic() + within
         ended_by = "timeout"
@@ -157,9 +157,9 @@ class HumanOperator:
                             comparing.compare(comparing.runbook_commands(block), ran, placeholders))
         self.steps.append(result)
         ok = ended_by != "timeout"
-        self.timeline.emit("step_finished", t=finished, step=name, ok=ok,
+        self.timeline.emit(Kinds.step_finished, t=finished, step=name, ok=ok,
                            **({} if ok else {"error": f"no `done` within {within:.0f}s"}))
-        self.timeline.emit("operator_step_review", t=finished, step=name, **result.comparison.as_dict())
+        self.timeline.emit(Kinds.operator_step_review, t=finished, step=name, **result.comparison.as_dict())
         return result
 
     # --- helpers ---------------------------------------------------------------

@@ -25,8 +25,6 @@ from .verdict import LineResult, judge_unit, procedure_expectations
 log = logging.getLogger(__name__)
 READ_ONLY_VERBS = {"get", "describe", "logs", "top", "explain", "version", "api-resources", "api-versions",
                    "cluster-info", "auth", "events", "wait"}
-MUTATING_VERBS = {"scale", "patch", "drain", "cordon", "uncordon", "delete", "apply", "create", "edit", "replace",
-                  "label", "annotate", "set", "run", "cp", "exec", "rollout", "taint", "expose", "autoscale"}
 # Columns renamed by newer server versions: a correction is offered only when running it succeeds.
 KNOWN_RENAMES = {"mean_time": "mean_exec_time", "total_time": "total_exec_time", "min_time": "min_exec_time",
                  "max_time": "max_exec_time", "stddev_time": "stddev_exec_time", "--delete-local-data": "--delete-emptydir-data"}

@@ -4,18 +4,36 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-DEFAULT_RUNBOOK = Path("runbook") / "gaudi3-scale-runbook.md"
 PROJECT_FILE = Path("gameday.yaml")
+
+
+def default_runbook() -> str | None:
+    """The project's first runbook (gameday.yaml `runbooks`), None without a project."""
+    from ..errors import UserError
+    from ..project import current
+    try:
+        project = current()
+    except UserError:
+        return None
+    return str(project.resolve(project.runbooks[0])) if project.runbooks else None
+
+
+def _runbook_of(args) -> Path:
+    from ..errors import UserError
+    path = args.runbook or default_runbook()
+    if not path:
+        raise UserError("no runbook given and no gameday.yaml names one; pass RUNBOOK.md")
+    return Path(path)
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("runbook", help="parse, check and cover the runbook as written")
     sub = p.add_subparsers(dest="runbook_command", metavar="ACTION")
     show = sub.add_parser("show", help="procedures, their blocks and lines, as gameday parses them")
-    show.add_argument("runbook", nargs="?", default=str(DEFAULT_RUNBOOK))
+    show.add_argument("runbook", nargs="?", default=None, help="the runbook (default: the project's first)")
     show.set_defaults(func=cmd_show)
     check = sub.add_parser("check", help="run every block verbatim against the target; exit 1 when a line fails")
-    check.add_argument("runbook", nargs="?", default=str(DEFAULT_RUNBOOK))
+    check.add_argument("runbook", nargs="?", default=None, help="the runbook (default: the project's first)")
     check.add_argument("--procedure", help="only this procedure (slug or heading)")
     check.add_argument("--read-only", action="store_true", help="run only read-only lines (always so on a real cluster)")
     check.add_argument("--kubeconfig")
@@ -24,7 +42,7 @@ def register(subparsers) -> None:
     check.add_argument("--reports", default="reports")
     check.set_defaults(func=cmd_check)
     cov = sub.add_parser("coverage", help="per runbook line: run by a scenario, by the check, or never; exit 1 when a runnable line never ran")
-    cov.add_argument("runbook", nargs="?", default=str(DEFAULT_RUNBOOK))
+    cov.add_argument("runbook", nargs="?", default=None, help="the runbook (default: the project's first)")
     cov.add_argument("--reports", default="reports")
     cov.set_defaults(func=cmd_coverage)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
@@ -32,7 +50,7 @@ def register(subparsers) -> None:
 
 def cmd_show(args) -> int:
     from .check import load_runbook
-    rb = load_runbook(Path(args.runbook))
+    rb = load_runbook(_runbook_of(args))
     print(f"{rb.title}  ({rb.path}: {len(rb.procedures)} procedures, "
           f"{sum(1 for _, u in rb.units if u.kind == 'command')} commands, "
           f"{sum(1 for _, u in rb.units if u.kind == 'manual')} manual steps)")
@@ -67,7 +85,7 @@ def cmd_check(args) -> int:
     from ..bdd.targets import resolve
     from . import report, settings as settings_mod
     from .check import Checker
-    runbook = Path(args.runbook)
+    runbook = _runbook_of(args)
     cfg = settings_mod.load(runbook, PROJECT_FILE)
     target, stop = resolve(args.kubeconfig, args.context, args.allow_context)
     reports = Path(args.reports) / "runbook"
@@ -92,6 +110,6 @@ def cmd_check(args) -> int:
 
 def cmd_coverage(args) -> int:
     from . import coverage
-    cov = coverage.compute_from_reports(Path(args.runbook), Path(args.reports))
+    cov = coverage.compute_from_reports(_runbook_of(args), Path(args.reports))
     print(coverage.format_table(cov))
     return 1 if cov.never_run else 0

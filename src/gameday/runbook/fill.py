@@ -1,4 +1,4 @@
-"""Placeholders of the runbook (`<pod-name>`, `gaudi3-scale-trainer-xxx`)
+"""Placeholders of the runbook (`<pod-name>`, `myapp-worker-xxx`)
 filled with values, shell-quoted for where they stand: a bare word gets
 `shlex.quote`, inside double quotes the characters special there are
 escaped, inside single quotes a quote is closed and reopened. Pure."""

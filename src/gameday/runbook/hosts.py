@@ -1,6 +1,6 @@
 """The runbook's hostnames reaching the target with no change to the line.
 
-For each mapped URL (`https://api.gaudi3scale.com` -> `service:NAME.NS` or a
+For each mapped URL (`https://api.example.com` -> `service:NAME.NS` or a
 URL), a front listens on a loopback address of its own: the session's
 /etc/hosts gives that address to the hostname, and for `https` the front
 terminates TLS with a certificate for the hostname signed by a CA made for

@@ -2,8 +2,8 @@
 as the runbook file says it now, run by the runbook check's operator session
 and timed as the drill step `step:<slug>`.
 
-The runbook file is `$GAMEDAY_RUNBOOK`, else runbook/gaudi3-scale-runbook.md
-of the project (the project file will name it). What a scenario's runbook
+The runbook file is `$GAMEDAY_RUNBOOK`, else the first runbook the
+project file names. What a scenario's runbook
 step changed is not put back here: the scenario's own snapshot does that when
 it closes, after its Then steps looked at the effect."""
 from __future__ import annotations
@@ -21,11 +21,12 @@ from .coverage import SCENARIO_LINES
 from .verdict import LineResult
 
 RUNBOOK_ENV = "GAMEDAY_RUNBOOK"
-DEFAULT_RUNBOOK = Path("runbook") / "gaudi3-scale-runbook.md"
-
-
-def runbook_path() -> Path:
-    return Path(os.environ.get(RUNBOOK_ENV) or DEFAULT_RUNBOOK)
+def runbook_path(project=None) -> Path:
+    if os.environ.get(RUNBOOK_ENV):
+        return Path(os.environ[RUNBOOK_ENV])
+    if project is None or not project.runbooks:
+        raise UserError(f"no runbook: name it in gameday.yaml (runbooks) or set ${RUNBOOK_ENV}")
+    return project.resolve(project.runbooks[0])
 
 
 def parse_line_range(text: str | None) -> tuple[int, int] | None:
@@ -46,7 +47,7 @@ def carry_out(run, heading: str, lines: str | None = None, runbook: Path | None 
     the scenario's target, as a timed drill step; fail the step with the
     runbook's own line numbers when a line fails."""
     from ..bdd.library import CommandResult, StepFailed
-    path = runbook or runbook_path()
+    path = runbook or runbook_path(getattr(run, "project", None))
     rb = load_runbook(path)
     proc = rb.procedure(heading)
     if proc is None:

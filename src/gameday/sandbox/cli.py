@@ -287,7 +287,7 @@ def cmd_kubeconfig(args) -> int:
         return 0
     ns, _, name = args.as_serviceaccount.partition("/")
     if not ns or not name or "/" in name:
-        raise UserError(f"--as-serviceaccount {args.as_serviceaccount!r}: expected NAMESPACE/NAME, e.g. gaudi3-scale/gameday")
+        raise UserError(f"--as-serviceaccount {args.as_serviceaccount!r}: expected NAMESPACE/NAME, e.g. myapp/gameday")
     from kubernetes.client import ApiException
     from .apiserver.kubeconfig import service_account_kubeconfig
     out = args.output or _state(args) / f"kubeconfig-{ns}-{name}"

@@ -92,7 +92,7 @@ def _condition_samples(status) -> list[tuple[str, int]]:
 
 
 def sanitize(name: str) -> str:
-    """kube-state-metrics' SanitizeLabelName: habana.ai/gaudi -> habana_ai_gaudi."""
+    """kube-state-metrics' SanitizeLabelName: example.com/accel -> example_com_accel."""
     return _INVALID_LABEL.sub("_", name)
 
 
@@ -105,7 +105,7 @@ def resource_unit(resource: str) -> str | None:
     if resource == "pods":
         return "integer"
     if "/" in resource and not resource.startswith("kubernetes.io/") and not resource.startswith("requests."):
-        return "integer"  # extended resources, e.g. habana.ai/gaudi
+        return "integer"  # extended resources, e.g. example.com/accel
     return None
 
 

@@ -115,15 +115,15 @@ def measure(events: Iterable[Event], expected_alert: str | None = None) -> Measu
                 steps[e.get("step")] = e.t - open_steps[e.get("step")]
 
     # a person's game day: the page, the acknowledgement, each step against its time box
-    page = next((e for e in events if e.kind == "page_received" and e.t >= t0), None)
-    ack = next((e for e in events if e.kind == "operator_acknowledged" and page is not None and e.t >= page.t), None)
+    page = next((e for e in events if e.kind == Kinds.page_received.name and e.t >= t0), None)
+    ack = next((e for e in events if e.kind == Kinds.operator_acknowledged.name and page is not None and e.t >= page.t), None)
     phases: dict[str, float] = {}
     timeboxes: dict[str, float] = {}
     if page is not None:
         for e in events:
-            if e.kind == "step_started" and e.get("timebox_end_s") is not None:
+            if e.kind == Kinds.step_started.name and e.get("timebox_end_s") is not None:
                 timeboxes.setdefault(e.get("step"), float(e.get("timebox_end_s")))
-            elif e.kind == "step_finished" and e.get("ok", True) and e.get("step") not in phases:
+            elif e.kind == Kinds.step_finished.name and e.get("ok", True) and e.get("step") not in phases:
                 phases[e.get("step")] = e.t - page.t
 
     # a sample stamped t covers the second (t-1, t]
