@@ -40,11 +40,11 @@ Feature: Emergency Response
     When the operator carries out "assess-impact":
       """
       kubectl describe pods -l app.kubernetes.io/name=gaudi3-scale -n gaudi3-scale
-      kubectl get statefulset postgres -n database
+      kubectl get deployment postgres -n database
       """
     And the operator carries out "scale-up":
       """
-      kubectl scale statefulset postgres --replicas=1 -n database
+      kubectl scale deployment postgres --replicas=1 -n database
       """
     Then the platform recovers within 120s
     And the SLA is met:

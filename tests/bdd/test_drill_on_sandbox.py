@@ -39,7 +39,7 @@ def _drill(feature: Path, reports: Path, kubeconfig: Path, **kw) -> subprocess.P
 
 
 def _postgres_replicas(kubeconfig: Path) -> int:
-    out = subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "get", "statefulset", "postgres", "-n",
+    out = subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "get", "deployment", "postgres", "-n",
                           "database", "-o", "jsonpath={.spec.replicas}"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     return int(out.stdout)
@@ -47,7 +47,7 @@ def _postgres_replicas(kubeconfig: Path) -> int:
 
 def _wait_ready(kubeconfig: Path, within: float = 180.0) -> None:
     """The platform back at steady state before the next test uses it."""
-    proc = subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "rollout", "status", "statefulset/postgres",
+    proc = subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "rollout", "status", "deployment/postgres",
                            "-n", "database", f"--timeout={int(within)}s"], capture_output=True, text=True,
                           timeout=within + 30)
     assert proc.returncode == 0, proc.stdout + proc.stderr

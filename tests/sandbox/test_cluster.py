@@ -18,7 +18,7 @@ pytestmark = pytest.mark.sandbox
 
 def test_platform_is_ready_and_reachable(sandbox):
     assert sandbox.not_ready() == []
-    out = kubectl(sandbox, "exec", "statefulset/postgres", "-n", "database", "--", "psql", "-Atc", "select 1").stdout
+    out = kubectl(sandbox, "exec", "deployment/postgres", "-n", "database", "--", "psql", "-Atc", "select 1").stdout
     assert out.strip() == "1"
     prometheus = sandbox.service_url("prometheus", "monitoring")
 
