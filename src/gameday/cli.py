@@ -13,6 +13,7 @@ _COMMANDS = (
     "gameday.sandbox.cli",
     "gameday.drill.cli",
     "gameday.bdd.cli",
+    "gameday.faults.cli",
 )
 
 

@@ -75,6 +75,9 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding",
              namespaced=False),
     Resource("coordination.k8s.io", "v1", "leases", "Lease"),
+    # Chaos Mesh's NetworkChaos, served as a plain resource until the sandbox
+    # serves CRDs; the service proxy enforces it (sandbox/netchaos.py).
+    Resource("chaos-mesh.org", "v1alpha1", "networkchaos", "NetworkChaos"),
 )
 
 
