@@ -14,6 +14,7 @@ _COMMANDS = (
     "gameday.drill.cli",
     "gameday.bdd.cli",
     "gameday.faults.cli",
+    "gameday.drill.recover",
 )
 
 

@@ -18,7 +18,8 @@ from ..errors import TargetError, UserError
 from ..sla import Sla, Verdict, measure, parse_all, verdict
 from ..target import Target
 from ..timeline import Event, TimelineWriter, read
-from .safety import AbortCondition, AbortMonitor, RollbackRegistry, SignalGuard, interrupt_experiment
+from .safety import (AbortCondition, AbortMonitor, RollbackRegistry, SignalGuard, close_ledger, interrupt_experiment,
+                     open_ledger)
 from .steady import API, Check, parse_checks
 from .watchers import AlertWatcher, HttpProbeWatcher, Signal, TrainingWatcher, WorkloadWatcher
 
@@ -75,6 +76,7 @@ class Drill:
         self.detection_alert = detection_alert
         self.checks: list[Check] = parse_checks(steady_state)
         self.rollbacks = RollbackRegistry(self.timeline)
+        self.ledger = None
         self.guard = SignalGuard().install() if handle_signals else None
         self.abort_monitor = AbortMonitor(abort, self._on_abort)
         self.aborted: str | None = None
@@ -97,6 +99,7 @@ class Drill:
                            **({"experiment": experiment} if experiment else {}),
                            **({"detection_alert": detection_alert} if detection_alert else {}),
                            **({"slas": list(slas)} if slas else {}))
+        self.ledger = open_ledger(self.configuration, self.timeline)  # recovers dead drills' faults first
 
     # --- context manager ----------------------------------------------------
     def __enter__(self) -> "Drill":
@@ -343,6 +346,7 @@ class Drill:
             self.guard.shield()
         try:
             failed = self.rollbacks.run_all()
+            close_ledger(self.ledger)
             for stop in [*([self.load.stop] if self.load is not None else []),
                          *(w.stop for w in [*self._probes.values(), *([self._alerts] if self._alerts else []),
                                             *([self._training] if self._training else []),
