@@ -169,6 +169,8 @@ def open_ledger(configuration: dict, timeline: TimelineWriter | None = None):
     Chaos Toolkit providers of gameday.faults record into the same ledger.
     A cluster that cannot be read here is logged, not fatal: the drill's own
     reachability check says it properly."""
+    from urllib3.exceptions import HTTPError as Unreachable
+
     from . import ledger as ledger_mod
     from . import recover as recover_mod
     try:
@@ -176,6 +178,9 @@ def open_ledger(configuration: dict, timeline: TimelineWriter | None = None):
         if timeline is not None and (report.undone or report.failed):
             timeline.emit("recovered", faults=len(report.undone), drills=report.drills, failed=report.failed,
                           detail="; ".join(x.line() for x in report.undone)[:2000])
+    except Unreachable as exc:  # the drill's reachability check says it, in one line
+        log.info("recovering earlier drills' faults: cluster unreachable: %s", str(exc)[:300])
+        return ledger_mod.Ledger(configuration)
     except Exception as exc:
         log.warning("recovering earlier drills' faults failed: %s: %s", exc.__class__.__name__, str(exc)[:300])
     led = ledger_mod.Ledger(configuration)
