@@ -165,6 +165,12 @@ class Drill:
                 if c.kind == "alert_not_firing":
                     ok = not (self._alerts and self._alerts.is_firing(c.name))
                     detail = f"alert {c.name} {'not firing' if ok else 'firing'}"
+                elif c.kind == "alerts_quiet":  # a previous incident still open: named
+                    loud = self._alerts.firing_of_severity(c.name) if self._alerts else []
+                    unread = self._alerts is not None and self._alerts.polls == 0
+                    ok = not loud and not unread
+                    detail = (f"{c.name} alert(s) firing: {', '.join(loud)}" if loud
+                              else "alerts not read yet" if unread else f"no {c.name} alert firing")
                 else:
                     ok, detail = self._workloads.workload_ready(c.kind, c.ns, c.name)
                 sig.set(ok, now, detail)
