@@ -73,3 +73,17 @@ def test_lease_alive_is_pure():
     assert not lease_alive({"spec": {"renewTime": "2026-01-01T00:00:00.000000Z", "leaseDurationSeconds": 20}},
                            now=1767225630)
     assert not lease_alive({"spec": {}})
+
+
+def test_drill_inject_of_a_kind_is_ledgered_and_rolled_back(cfg, bare_sandbox, tmp_path):
+    from gameday.drill import Drill
+    from gameday.target import Target
+    drill = Drill(Target.connect(bare_sandbox.kubeconfig), "kind-inject", tmp_path,
+                  steady_state=[{"deployment": "web", "ns": NS}], handle_signals=False)
+    try:
+        drill.inject("network-cut", selector="app=web", namespace=NS)
+        assert recover_mod.count_left(cfg) == 1
+        assert recover_mod.recover(cfg).skipped_alive  # the drill is alive: left alone
+    finally:
+        drill.close()
+    assert recover_mod.count_left(cfg) == 0 and not recover_mod.ledgers(cfg)

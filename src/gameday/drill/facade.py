@@ -18,8 +18,8 @@ from ..errors import TargetError, UserError
 from ..sla import Sla, Verdict, measure, parse_all, verdict
 from ..target import Target
 from ..timeline import Event, TimelineWriter, read
-from .safety import (AbortCondition, AbortMonitor, RollbackRegistry, SignalGuard, close_ledger, interrupt_experiment,
-                     open_ledger)
+from .safety import (AbortCondition, AbortMonitor, RollbackRegistry, SignalGuard, close_ledger, inject_kind,
+                     interrupt_experiment, open_ledger)
 from .steady import API, Check, parse_checks
 from .watchers import AlertWatcher, HttpProbeWatcher, Signal, TrainingWatcher, WorkloadWatcher
 
@@ -255,6 +255,10 @@ class Drill:
         """Inject a named fault (gameday.chaos.faults.FAULTS) and register its
         rollback first, so a fault that half-applies is still undone."""
         from ..chaos.faults import FAULTS
+        from ..faults import KINDS
+        if fault in KINDS:  # a fault kind with its targets as parameters
+            self.start_watchers()
+            return inject_kind(self, fault, params, f"fault {fault}")
         if fault not in FAULTS:
             raise UserError(f"unknown fault {fault!r}; known: {', '.join(sorted(FAULTS))}")
         spec = FAULTS[fault]

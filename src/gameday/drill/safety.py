@@ -200,3 +200,18 @@ def close_ledger(ledger) -> None:
         ledger.close()
     except Exception as exc:
         log.warning("closing the drill's ledger failed: %s", exc)
+
+
+def inject_kind(drill, kind_name: str, params: dict, where: str = "drill"):
+    """Inject a fault kind (gameday.faults.KINDS) into a drill: validated,
+    its rollback registered before it is applied (it also works with the
+    state not yet known), recorded in the drill's ledger, marked on the
+    timeline. Returns the fault's state."""
+    from ..faults import KINDS
+    kind = KINDS[kind_name]
+    checked = kind.validate(params, where)
+    state: dict = {}
+    drill.rollbacks.register(kind_name, lambda: kind.rollback(drill.configuration, state, **checked))
+    state.update(kind.inject(drill.configuration, drill.ledger, **checked))
+    drill.mark_fault(kind_name, **checked)
+    return state
