@@ -251,4 +251,6 @@ def for_process(configuration: dict | None) -> Ledger:
                 return led
         led = Ledger(configuration, drill=drill)
         led.process = True
+        import atexit
+        atexit.register(led.close)  # a stock `chaos run`: lease gone, ledger too when nothing is left
         return register(led.open())
