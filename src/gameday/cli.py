@@ -15,7 +15,9 @@ _COMMANDS = (
     "gameday.bdd.cli",
     "gameday.runbook.cli",
     "gameday.human.shell",
-    "gameday.project.cli",
+    "gameday.project.cli",      # init
+    "gameday.faults.cli",
+    "gameday.drill.recover",
 )
 
 

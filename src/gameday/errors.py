@@ -10,6 +10,7 @@ class UserError(Exception):
     exit_code = 2
 
     def __init__(self, message: str):
+        message = one_line(message)
         super().__init__(message)
         self.message = message
 
@@ -20,5 +21,12 @@ class TargetError(Exception):
     exit_code = 3
 
     def __init__(self, message: str):
+        message = one_line(message)
         super().__init__(message)
         self.message = message
+
+
+def one_line(message: str) -> str:
+    """A message on one line (a parser's multi-line error folded), so the
+    CLI's answer to bad input is always exactly one line."""
+    return " ".join(part.strip() for part in str(message).splitlines() if part.strip())

@@ -30,10 +30,13 @@ def _read_kubeconfig(path: Path) -> dict:
         data = yaml.safe_load(path.read_text())
     except FileNotFoundError:
         raise UserError(f"{path}: kubeconfig not found; pass an existing file with --kubeconfig")
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise UserError(f"{path}: not a readable kubeconfig ({exc.__class__.__name__}); check the file")
     if not isinstance(data, dict) or not isinstance(data.get("contexts"), list):
         raise UserError(f"{path}: not a kubeconfig (no 'contexts' list); pass the file kubectl uses")
+    for i, ctx in enumerate(data["contexts"]):
+        if not isinstance(ctx, dict) or not isinstance(ctx.get("name"), str) or not isinstance(ctx.get("context"), dict):
+            raise UserError(f"{path}: contexts[{i}] must be a mapping with a name and a context; fix the kubeconfig")
     return data
 
 

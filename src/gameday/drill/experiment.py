@@ -81,6 +81,8 @@ def load(path: str | Path, project=None) -> ExperimentSpec:
         raise UserError(f"{path}: experiment file not found; check the path")
     except OSError as exc:
         raise UserError(f"{path}: cannot read the experiment ({exc.strerror})")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text (byte {exc.start}); save the experiment as UTF-8 JSON")
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -158,5 +160,10 @@ def _validate_chaostoolkit(doc: dict, path: Path) -> None:
     except ChaosException as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
         raise UserError(f"{path}: invalid Chaos Toolkit experiment: {first}")
+    except (TypeError, AttributeError, KeyError, ValueError, IndexError) as exc:
+        # Chaos Toolkit's validator assumes the shapes it checks (e.g. "arguments" a mapping).
+        raise UserError(f"{path}: invalid Chaos Toolkit experiment: a value of the wrong type "
+                        f"({exc.__class__.__name__}: {str(exc)[:120]}); check providers' \"arguments\" are objects "
+                        f"and activities are objects with type, name and provider")
     finally:
         logger.setLevel(level)

@@ -20,7 +20,8 @@ from ..sla import Sla, Verdict, judge_timeline, parse_all
 from ..target import Target
 from ..timeline import Event, TimelineWriter, read
 from .outcome import Outcome
-from .safety import AbortCondition, AbortMonitor, RollbackRegistry, SignalGuard, interrupt_experiment
+from .safety import (AbortCondition, AbortMonitor, RollbackRegistry, SignalGuard, close_ledger,
+                     interrupt_experiment, open_ledger)
 from .steady import Check, default_checks, parse_checks
 from .watchers import AlertWatcher, HttpProbeWatcher, Signal, TrainingWatcher, WorkloadWatcher
 from ..timeline.events import Kinds
@@ -82,6 +83,7 @@ class Drill:
         self.detection_alert = detection_alert
         self.checks: list[Check] = parse_checks(steady_state if steady_state is not None else default_checks(self.project))
         self.rollbacks = RollbackRegistry(self.timeline)
+        self.ledger = None
         self.guard = SignalGuard().install() if handle_signals else None
         self.abort_monitor = AbortMonitor(abort, self._on_abort)
         self.aborted: str | None = None
@@ -104,6 +106,7 @@ class Drill:
                            **({"experiment": experiment} if experiment else {}),
                            **({"detection_alert": detection_alert} if detection_alert else {}),
                            **({"slas": list(slas)} if slas else {}))
+        self.ledger = open_ledger(self.configuration, self.timeline)  # recovers dead drills' faults first
 
     # --- context manager ----------------------------------------------------
     def __enter__(self) -> "Drill":
@@ -189,6 +192,12 @@ class Drill:
                 if c.kind == "alert_not_firing":
                     ok = not (self._alerts and self._alerts.is_firing(c.name))
                     detail = f"alert {c.name} {'not firing' if ok else 'firing'}"
+                elif c.kind == "alerts_quiet":  # a previous incident still open: named
+                    loud = self._alerts.firing_of_severity(c.name) if self._alerts else []
+                    unread = self._alerts is not None and self._alerts.polls == 0
+                    ok = not loud and not unread
+                    detail = (f"{c.name} alert(s) firing: {', '.join(loud)}" if loud
+                              else "alerts not read yet" if unread else f"no {c.name} alert firing")
                 else:
                     ok, detail = self._workloads.workload_ready(c.kind, c.ns, c.name)
                 sig.set(ok, now, detail)
@@ -299,7 +308,7 @@ class Drill:
         self.start_watchers()
         state: dict[str, Any] = {}
         self.rollbacks.register(fault, lambda: r.kind.rollback(self.configuration, state, **r.params))
-        state.update(r.kind.inject(self.configuration, getattr(self, "ledger", None), **r.params) or {})
+        state.update(r.kind.inject(self.configuration, self.ledger, **r.params) or {})
         self.mark_fault(fault, **r.params)
         return state
 
@@ -389,6 +398,7 @@ class Drill:
             self.guard.shield()
         try:
             failed = self.rollbacks.run_all()
+            close_ledger(self.ledger)
             for stop in [*([self.load.stop] if self.load is not None else []),
                          *(w.stop for w in [*self._probes.values(), *([self._alerts] if self._alerts else []),
                                             *([self._training] if self._training else []),

@@ -3,6 +3,7 @@ last in first out), signal handling that turns SIGTERM into an interrupt the
 drill can clean up after, and abort conditions on the load."""
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..timeline import TimelineWriter
+
+log = logging.getLogger("gameday.drill.safety")
 
 
 class DrillInterrupted(KeyboardInterrupt):
@@ -156,3 +159,59 @@ def interrupt_experiment() -> None:
     """Ask a running Chaos Toolkit experiment to stop and roll back: SIGUSR1
     is its `exit_gracefully` (only while its handlers are installed)."""
     os.kill(os.getpid(), signal.SIGUSR1)
+
+
+# -- the drill's ledger: recover first, then record -----------------------------
+def open_ledger(configuration: dict, timeline: TimelineWriter | None = None):
+    """Before a drill touches anything: undo what earlier drills that are no
+    longer alive left (said on the timeline as `recovered`), then open this
+    drill's ledger and lease. Sets configuration["gameday_drill"] so the
+    Chaos Toolkit providers of gameday.faults record into the same ledger.
+    A cluster that cannot be read here is logged, not fatal: the drill's own
+    reachability check says it properly."""
+    from urllib3.exceptions import HTTPError as Unreachable
+
+    from . import ledger as ledger_mod
+    from . import recover as recover_mod
+    try:
+        report = recover_mod.recover(configuration)
+        if timeline is not None and (report.undone or report.failed):
+            timeline.emit("recovered", faults=len(report.undone), drills=report.drills, failed=report.failed,
+                          detail="; ".join(x.line() for x in report.undone)[:2000])
+    except Unreachable as exc:  # the drill's reachability check says it, in one line
+        log.info("recovering earlier drills' faults: cluster unreachable: %s", str(exc)[:300])
+        return ledger_mod.Ledger(configuration)
+    except Exception as exc:
+        log.warning("recovering earlier drills' faults failed: %s: %s", exc.__class__.__name__, str(exc)[:300])
+    led = ledger_mod.Ledger(configuration)
+    configuration["gameday_drill"] = led.drill
+    try:
+        led.open()
+    except Exception as exc:
+        log.warning("the drill's ledger could not be opened: %s: %s", exc.__class__.__name__, str(exc)[:300])
+    return ledger_mod.register(led)
+
+
+def close_ledger(ledger) -> None:
+    """After the rollbacks: the lease goes, and the ledger if nothing is left in it."""
+    if ledger is None:
+        return
+    try:
+        ledger.close()
+    except Exception as exc:
+        log.warning("closing the drill's ledger failed: %s", exc)
+
+
+def inject_kind(drill, kind_name: str, params: dict, where: str = "drill"):
+    """Inject a fault kind (gameday.faults.KINDS) into a drill: validated,
+    its rollback registered before it is applied (it also works with the
+    state not yet known), recorded in the drill's ledger, marked on the
+    timeline. Returns the fault's state."""
+    from ..faults import KINDS
+    kind = KINDS[kind_name]
+    checked = kind.validate(params, where)
+    state: dict = {}
+    drill.rollbacks.register(kind_name, lambda: kind.rollback(drill.configuration, state, **checked))
+    state.update(kind.inject(drill.configuration, drill.ledger, **checked))
+    drill.mark_fault(kind_name, **checked)
+    return state

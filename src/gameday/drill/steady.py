@@ -6,6 +6,7 @@ project's (`steady_state.checks` of gameday.yaml). A check is one of:
     {"http": {"service": S, "ns": NS, "path": "/health/ready", "expect": 200,
               "json": {...subset...}, "max_latency_ms": N}}
     {"alert_not_firing": NAME}
+    {"alerts_quiet": SEVERITY}               no alert of that severity firing (e.g. critical)
 """
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ class Check:
             return f"http:{self.name}.{self.ns}{self.path}"
         if self.kind == "alert_not_firing":
             return f"alert:{self.name}"
+        if self.kind == "alerts_quiet":
+            return f"alerts:{self.name}"
         return f"{self.kind}:{self.ns}/{self.name}"
 
 
@@ -57,8 +60,13 @@ def parse_checks(raw: list | None, source: str = "steady_state") -> list[Check]:
                              dict(h.get("json") or {}), h.get("max_latency_ms")))
         elif "alert_not_firing" in item:
             out.append(Check("alert_not_firing", str(item["alert_not_firing"])))
+        elif "alerts_quiet" in item:
+            if not isinstance(item["alerts_quiet"], str) or not item["alerts_quiet"]:
+                raise UserError(f"{source}: steady_state check {item!r}: alerts_quiet names a severity, e.g. critical")
+            out.append(Check("alerts_quiet", item["alerts_quiet"]))
         else:
-            raise UserError(f"{source}: unknown steady_state check {item!r}; use deployment, statefulset, http or alert_not_firing")
+            raise UserError(f"{source}: unknown steady_state check {item!r}; use deployment, statefulset, http, "
+                            f"alert_not_firing or alerts_quiet")
     return out
 
 

@@ -325,6 +325,12 @@ class AlertWatcher(_Thread):
         with self.lock:
             return name in self.firing
 
+    def firing_of_severity(self, severity: str) -> list[str]:
+        """The firing alerts labelled with this severity, by name."""
+        with self.lock:
+            return sorted({name for alerts in self.by_source.values() for name, labels in alerts.items()
+                           if name in self.firing and str((labels or {}).get("severity")) == severity})
+
 
 def parse_metrics(text: str, names: set[str]) -> dict[str, float]:
     """Values of unlabelled samples in Prometheus text format."""

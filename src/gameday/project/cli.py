@@ -19,9 +19,6 @@ def register(subparsers) -> None:
     p.add_argument("--context", default=None, help="context in the kubeconfig")
     p.set_defaults(func=cmd_init)
 
-    f = subparsers.add_parser("faults", help="list the fault kinds, their parameters and rollbacks, and the presets")
-    f.add_argument("--project", default=None, metavar="FILE", help="the project file (default: ./gameday.yaml or above)")
-    f.set_defaults(func=cmd_faults)
 
 
 def cmd_init(args) -> int:
@@ -43,23 +40,4 @@ def cmd_init(args) -> int:
     out.write_text(text)
     print(f"wrote {out}: {len(seen.namespaces)} namespaces, {len(seen.deployments) + len(seen.statefulsets)} workloads, "
           f"{len(seen.services)} services from context {seen.context!r}")
-    return 0
-
-
-def cmd_faults(args) -> int:
-    from ..chaos.kinds import kinds
-    from .loader import current
-    for kind in kinds().values():
-        print(f"{kind.name}: {kind.doc}")
-        for p in kind.params:
-            t = p.type if isinstance(p.type, tuple) else (p.type,)
-            print(f"    {p.name} ({'/'.join(x.__name__ for x in t)}{', required' if p.required else ''}"
-                  f"{f', default {p.default!r}' if p.default is not None else ''}){': ' + p.doc if p.doc else ''}")
-        print(f"    rollback: {kind.rollback_doc}")
-    project = current(args.project, required=False)
-    if project is not None and project.presets:
-        print(f"\npresets of {project.path}:")
-        for preset in project.presets.values():
-            params = ", ".join(f"{k}={v}" for k, v in preset.params.items())
-            print(f"  {preset.name}: {preset.fault} ({params}){'  ' + preset.doc if preset.doc else ''}")
     return 0

@@ -18,9 +18,10 @@ A catalog is a YAML mapping from an image repository (optionally with
 
 Placeholders: `{python}` (the sandbox's interpreter), `{python_bindir}` (its
 directory: the console scripts installed with it), `{pg_bindir}`
-(PostgreSQL's server binaries), `{pod_ip}`, `{pod_name}`, `{namespace}`, and
-`{catalog_dir}` (the directory of the catalog file itself, filled when it is
-read: how a project's catalog names programs it ships, e.g. its own venv).
+(PostgreSQL's server binaries), `{pod_ip}`, `{pod_name}`, `{namespace}`,
+`{run_dir}` (a short directory of the sandbox's own for sockets, never /tmp),
+and `{catalog_dir}` (the directory of the catalog file itself, filled when it
+is read: how a project's catalog names programs it ships, e.g. its own venv).
 The registry (`docker.io/`, `library/`) and a digest are ignored when matching.
 An image not in any catalog cannot be "pulled": its container waits with
 ErrImagePull / ImagePullBackOff, as on a cluster where the image is missing."""
@@ -60,7 +61,7 @@ BUILTIN: dict[str, dict] = {
         # The socket lives in a short path (a unix socket path is limited to 107 bytes,
         # the pod's directories are deeper); PGHOST points the pod's own clients at it.
         "env": {"PGDATA": "/var/lib/postgresql/data", "POSTGRES_INITDB_DIR": "/docker-entrypoint-initdb.d",
-                "PG_SOCKET_DIR": "/tmp/gameday-pg-{pod_ip}", "PGHOST": "/tmp/gameday-pg-{pod_ip}",
+                "PG_SOCKET_DIR": "{run_dir}/pg-{pod_ip}", "PGHOST": "{run_dir}/pg-{pod_ip}",
                 "PG_LISTEN": "{pod_ip}", "LANG": "C.UTF-8"},
         "path": ["{pg_bindir}"],
         "dirs": ["/var/lib/postgresql/data", "/docker-entrypoint-initdb.d", "/var/run/postgresql"],
@@ -192,10 +193,10 @@ class Catalog:
         return self.entries.get(repo)
 
 
-def placeholders(pod_ip: str = "", pod_name: str = "", namespace: str = "") -> dict[str, str]:
+def placeholders(pod_ip: str = "", pod_name: str = "", namespace: str = "", run_dir: str = "") -> dict[str, str]:
     return {"python": sys.executable, "python_bindir": os.path.dirname(sys.executable),
             "pg_bindir": pg_bindir(), "pod_ip": pod_ip,
-            "pod_name": pod_name, "namespace": namespace}
+            "pod_name": pod_name, "namespace": namespace, "run_dir": run_dir}
 
 
 def fill(text: str, values: dict[str, str]) -> str:

@@ -19,6 +19,7 @@ import socket
 import threading
 from dataclasses import dataclass, field
 
+from . import netchaos
 from .controllers.base import Controller
 from .resources import ENDPOINTS, NAMESPACE, NETWORKPOLICY, POD, SERVICE
 from .selectors import labels_match, selector_from_match
@@ -420,6 +421,10 @@ class ServiceProxies(Controller):
             if not admitted(self._policies, dest_pod, port, src_pod, namespaces, src_ip):
                 writer.close()
                 return
+        chaos = netchaos.effect_for(self.store, dest)  # NetworkChaos: loss drops, delay holds replies
+        if chaos.drops():
+            writer.close()
+            return
         try:
             up_reader, up_writer = await asyncio.wait_for(asyncio.open_connection(ip, port), timeout=10)
         except (OSError, asyncio.TimeoutError):
@@ -432,7 +437,8 @@ class ServiceProxies(Controller):
             # the open connections were checked: check this one now.
             await self._enforce_open()
         try:
-            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+            await asyncio.gather(self._pipe(reader, up_writer), netchaos.delayed_pipe(up_reader, writer, chaos)
+                                 if chaos.delay else self._pipe(up_reader, writer))
         finally:
             self.conns.discard(conn)
             for w in conn.writers:

@@ -113,6 +113,9 @@ class Kinds:
     abort = EventKind(
         "abort", {"reason": str}, {},
         "An abort condition tripped; the method is stopped and faults rolled back.")
+    recovered = EventKind(
+        "recovered", {"faults": int}, {"drills": list, "failed": list, "detail": str},
+        "Before the drill: what earlier drills no longer alive left in the cluster was undone (gameday recover).")
     drill_finished = EventKind(
         "drill_finished", {"outcome": str}, {"exit_code": int},
         "The drill ended: outcome passed, failed, not-run, aborted, interrupted or error.")

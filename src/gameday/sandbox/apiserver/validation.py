@@ -339,6 +339,9 @@ def validate_update(res: Resource, old: dict, new: dict) -> None:
     if res.kind == "Pod":
         def strip(spec: dict) -> dict:
             spec = {k: v for k, v in (spec or {}).items() if k not in _POD_MUTABLE}
+            # The deprecated alias the defaults fill in (pods a controller made never had it).
+            if spec.get("serviceAccount") == spec.get("serviceAccountName"):
+                spec.pop("serviceAccount", None)
             for f in ("containers", "initContainers"):
                 spec[f] = [{k: v for k, v in c.items() if k != "image"} for c in spec.get(f) or [] if _is_map(c)]
             return spec

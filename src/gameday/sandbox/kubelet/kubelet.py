@@ -105,6 +105,7 @@ class Kubelet:
         self.store = store
         self.node_name = node_name
         self.state_dir = Path(state_dir)
+        self.run_dir = self.state_dir / "run"
         self.catalog = catalog
         self.pod_ip_prefix = pod_ip_prefix  # "127.B"
         self.service_ip = service_ip
@@ -130,6 +131,11 @@ class Kubelet:
     # -- lifecycle ---------------------------------------------------------
     def start(self) -> None:
         (self.state_dir / "pods").mkdir(parents=True, exist_ok=True)
+        # Sockets of the pods (a Unix socket path has at most 107 bytes; pod
+        # directories lie deeper): short, the sandbox's own, sticky like /tmp
+        # so each pod's user makes its own directory in it.
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.run_dir, 0o1777)
         if self._root:
             make_traversable(self.state_dir / "pods")
             os.chmod(self.state_dir / "pods", 0o755)
@@ -398,7 +404,7 @@ class Kubelet:
             delay = max(self.crashloop_base, backoff.next_delay(c.crashes, self.crashloop_base, self.crashloop_cap))
             c.backoff_until = time.monotonic() + delay
             return delay
-        values = placeholders(rt.ip, rt.name, rt.namespace)
+        values = placeholders(rt.ip, rt.name, rt.namespace, str(self.run_dir))
         mounts: dict[str, str] = {}
         cdir = rt.dir / "containers" / c.name
         (cdir / "tmp").mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,31 @@
+"""Nothing outlives a sandbox in /tmp: one sandbox's life (a PostgreSQL pod,
+a fault with its ledger, `gameday recover`) runs under bwrap with a private
+/tmp; afterwards that /tmp holds nothing but the sandbox's own state
+directory (which `rm -rf` takes, as the fixtures do). Before, every
+PostgreSQL pod left a /tmp/gaudi3-pg-<ip> directory behind."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+pytestmark = [pytest.mark.sandbox]
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bwrap (bubblewrap) is not installed")
+def test_a_sandbox_life_leaves_nothing_in_tmp(tmp_path):
+    private = tmp_path / "tmp"
+    private.mkdir()
+    private.chmod(0o1777)
+    proc = subprocess.run(["bwrap", "--dev-bind", "/", "/", "--bind", str(private), "/tmp",
+                           sys.executable, str(HERE / "tmp_life.py"), "/tmp/sandbox-state"],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "socket: /tmp/sandbox-state/run/pg-" in proc.stdout, proc.stdout
+    left = sorted(p.name for p in private.iterdir() if p.name != "sandbox-state")
+    assert left == [], f"left in /tmp after the sandbox's life: {left}"

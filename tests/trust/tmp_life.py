@@ -1,0 +1,53 @@
+"""One sandbox's life, run by test_tmp_clean.py under bwrap with a private
+/tmp: start a bare sandbox whose state directory is given, run a PostgreSQL
+pod (its socket), inject and roll back a fault with a ledger, run `gameday
+recover`, stop. Prints the socket path it saw."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from kubernetes import client, config
+
+from gameday.drill.ledger import Ledger
+from gameday.faults import KINDS
+from gameday.sandbox.cluster import Sandbox
+from gameday.sandbox.testing import TEST_CONFIG
+
+
+def main(state: str) -> int:
+    sb = Sandbox(Path(state), config=TEST_CONFIG)
+    sb.start()
+    try:
+        sb.wait_ready(240)
+        core = client.CoreV1Api(config.new_client_from_config(config_file=str(sb.kubeconfig)))
+        core.create_namespaced_pod("sbtest", {"metadata": {"name": "pg"}, "spec": {"containers": [{
+            "name": "postgres", "image": "postgres:15", "env": [{"name": "POSTGRES_PASSWORD", "value": "x"}]}]}})
+        deadline = time.monotonic() + 180
+        sockets: list = []
+        while time.monotonic() < deadline and not sockets:
+            sockets = list(Path(state).glob("run/pg-*/.s.PGSQL.5432"))
+            time.sleep(0.5)
+        if not sockets:
+            print("no postgres socket under the state directory", flush=True)
+            return 1
+        print(f"socket: {sockets[0]}", flush=True)
+        cfg = {"kubeconfig_path": str(sb.kubeconfig)}
+        led = Ledger(cfg).open()
+        kind = KINDS["network-cut"]
+        p = kind.validate({"service": "web", "namespace": "sbtest"}, "tmp-life")
+        kind.rollback(cfg, kind.inject(cfg, led, **p), **p)
+        led.close()
+        rec = subprocess.run([sys.executable, "-m", "gameday.cli", "recover", "--kubeconfig", str(sb.kubeconfig)],
+                             capture_output=True, text=True, timeout=120)
+        print(rec.stdout.strip(), rec.stderr.strip(), flush=True)
+        core.delete_namespaced_pod("pg", "sbtest", grace_period_seconds=0)
+    finally:
+        sb.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
