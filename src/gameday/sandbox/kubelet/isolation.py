@@ -21,6 +21,11 @@ from .process import RunAs
 # sandbox's state, other pods' volumes among them).
 _ROOT_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 _ETC_OWN = {"hosts", "hostname", "resolv.conf"}
+# A container runtime's default capabilities (Docker's, containerd's): bwrap
+# would otherwise drop them all, and root in a container may chown, setuid...
+DEFAULT_CAPS = ("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+                "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+                "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE")
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,8 @@ def bwrap_argv(layout: Layout, argv: list[str]) -> list[str]:
     args = ["ip", "netns", "exec", layout.netns, "bwrap",
             "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--as-pid-1", "--die-with-parent",
             "--ro-bind", "/usr", "/usr"]
+    for cap in DEFAULT_CAPS:
+        args += ["--cap-add", cap]
     for link in _ROOT_LINKS:
         target = os.path.join("/", link)
         if os.path.islink(target):
@@ -97,18 +104,34 @@ def bwrap_argv(layout: Layout, argv: list[str]) -> list[str]:
         args += ["--ro-bind", str(layout.etc_dir / own), f"/etc/{own}"]
     args += ["--proc", "/proc", "--dev", "/dev", "--ro-bind", "/sys", "/sys", "--dir", "/var", "--dir", "/run",
              "--symlink", "../run", "/var/run"]
-    for d in runtime_dirs():
+    roots = ["/usr", "/etc", "/opt", "/sys", "/proc", "/dev", *runtime_dirs()]
+    for d in roots[6:]:
         args += ["--ro-bind", d, d]
     if os.path.isdir("/opt"):
         args += ["--ro-bind", "/opt", "/opt"]
     # Longer paths after their parents, so that a volume inside another lands on top.
+    made = {"/", "/var", "/run", "/proc", "/dev", "/sys", "/tmp"}
     for m in sorted(layout.mounts, key=lambda m: m.path.count("/")):
+        # bwrap makes a mount point's missing parents 0700: a container's user could not pass them.
+        parent = os.path.dirname(m.path.rstrip("/"))
+        chain = []
+        while parent not in made and not _under(parent, roots):
+            chain.append(parent)
+            parent = os.path.dirname(parent)
+        for d in reversed(chain):
+            args += ["--perms", "0755", "--dir", d]
+            made.add(d)
         args += ["--ro-bind" if m.read_only else "--bind", m.host, m.path]
+        made.add(m.path.rstrip("/"))
     args += ["--hostname", layout_hostname(layout), "--chdir", layout.workdir or "/", "--"]
     if layout.run_as is not None and layout.run_as.uid != 0:
         args += ["setpriv", f"--reuid={layout.run_as.uid}", f"--regid={layout.run_as.gid}", "--clear-groups",
                  "--"]
     return args + list(argv)
+
+
+def _under(path: str, roots: list[str]) -> bool:
+    return any(path == r or path.startswith(r + "/") for r in roots)
 
 
 def layout_hostname(layout: Layout) -> str:

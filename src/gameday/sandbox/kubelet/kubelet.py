@@ -546,8 +546,10 @@ class Kubelet:
             record_event(self.store, pod, "Pulled", f'Container image "{spec.get("image")}" already present on machine',
                          component="kubelet")
         try:
+            # A container's umask is 022 whatever the sandbox's (bwrap makes mount points with it).
             proc = self._spawner.popen(command_argv, env=run_env, cwd=cwd, run_as=spawn_as,
-                                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                       umask=0o022 if self.isolated else -1)
             proc.isolated = self.isolated  # stop_main signals the container's PID 1, not bwrap
         except (OSError, subprocess.SubprocessError) as exc:
             return self._start_failed(pod, rt, c, f"failed to start container process: {exc}")
@@ -915,7 +917,7 @@ class Kubelet:
             out = subprocess.PIPE if capture else subprocess.DEVNULL
             err = (subprocess.STDOUT if tty else subprocess.PIPE) if capture else subprocess.DEVNULL
             return self._spawner.popen(isolation.nsenter_argv(pid1, c.run_as, c.layout.workdir, argv), env=c.env,
-                                       cwd=str(rt.dir), run_as=RunAs(os.geteuid(), os.getegid()),
+                                       cwd=str(rt.dir), run_as=RunAs(os.geteuid(), os.getegid()), umask=0o022,
                                        stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, stdout=out, stderr=err)
         path = c.env.get("PATH", "")
         exe = argv[0] if os.sep in argv[0] else shutil.which(argv[0], path=path)

@@ -76,7 +76,7 @@ class Spawner:
                 fut.set_exception(exc)
 
     def popen(self, argv: list[str], *, env: dict, cwd: str, run_as: RunAs, stdin=None,
-              stdout=None, stderr=None) -> subprocess.Popen:
+              stdout=None, stderr=None, umask: int = -1) -> subprocess.Popen:
         fut: concurrent.futures.Future = concurrent.futures.Future()
         parent = os.getpid()
         setpriv = _setpriv()
@@ -91,7 +91,7 @@ class Spawner:
 
         def start() -> subprocess.Popen:
             return subprocess.Popen(argv, env=env, cwd=cwd, stdin=stdin, stdout=stdout, stderr=stderr,
-                                    start_new_session=True, close_fds=True, **kwargs)
+                                    start_new_session=True, close_fds=True, umask=umask, **kwargs)
         self._jobs.put((start, fut))
         return fut.result(timeout=60)
 
