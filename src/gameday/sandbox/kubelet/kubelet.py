@@ -530,7 +530,7 @@ class Kubelet:
                 mounts=[isolation.Mount(h, p, p in read_only) for p, h in mounts.items()])
             # The namespaces are made as root; setpriv inside becomes the container's user.
             spawn_as = RunAs(os.geteuid(), os.getegid())
-            command_argv = isolation.bwrap_argv(c.layout, [argv[0] if os.sep in argv[0] else exe] + argv[1:])
+            command_argv = isolation.bwrap_argv(c.layout, argv)  # argv[0] as written: found on PATH inside
         c.stop_signal = image.stop_signal
         limit = ((spec.get("resources") or {}).get("limits") or {}).get("memory")
         try:
