@@ -127,14 +127,14 @@ def test_liveness_failure_restarts_and_graceful_delete(bare_sandbox, core):
     core.create_namespaced_pod(NS, pod)
     eventually(lambda: (_status(core, name).container_statuses or [None])[0] and
                _status(core, name).container_statuses[0].ready, what="pod ready")
-    home = bare_sandbox.kubelet.pods[(NS, name)].main[0].env["HOME"]
-    open(os.path.join(home, "broken"), "w").close()
+    kubectl(bare_sandbox, "exec", name, "-n", NS, "--", "sh", "-c", 'touch "$HOME/broken"')  # in the container's view
     cs = eventually(lambda: (lambda c: c.restart_count >= 1 and c)(_status(core, name).container_statuses[0]),
                     what="liveness restart")
     assert cs.last_state.terminated is not None
     events = {e.reason for e in core.list_namespaced_event(NS, field_selector=f"involvedObject.name={name}").items}
     assert {"Unhealthy", "Killing"} <= events
-    os.unlink(os.path.join(home, "broken")) if os.path.exists(os.path.join(home, "broken")) else None
+    eventually(lambda: kubectl(bare_sandbox, "exec", name, "-n", NS, "--", "sh", "-c", 'rm -f "$HOME/broken"',
+                               check=False).returncode == 0, what="the marker removed in the restarted container")
     pid = bare_sandbox.kubelet.pods[(NS, name)].main[0].proc.pid
     started = time.monotonic()
     core.delete_namespaced_pod(name, NS)

@@ -518,6 +518,8 @@ class Kubelet:
         if self._root:
             chown_tree(cdir, run_as)
             os.chmod(cdir, 0o755)
+        if self.isolated:
+            os.chmod(cdir / "tmp", 0o1777)  # the container's /tmp, as in an image: any user, sticky
         c.run_as, c.env, c.cwd, c.rewriter = run_as, run_env, cwd, rewriter
         spawn_as, command_argv = run_as, [exe] + argv[1:]
         if self.isolated:
