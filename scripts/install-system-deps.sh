@@ -16,6 +16,11 @@ for d in "$(pg_config --bindir 2>/dev/null || true)" /usr/lib/postgresql/*/bin; 
 done
 [ -n "$pg_ok" ] || need+=(postgresql-15)
 command -v pg_dump >/dev/null 2>&1 || need+=(postgresql-client-15)
+# Container isolation of sandbox pods (root): bubblewrap, ip netns, nsenter/setpriv; curl for exec checks.
+command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v nsenter >/dev/null 2>&1 || need+=(util-linux)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 if [ "${GAMEDAY_SKIP_CHROMIUM:-}" = "" ]; then
   command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || need+=(chromium)
 fi
