@@ -141,7 +141,7 @@ class Sandbox:
             c.start()
         self.kubelet.start()
         self.proxies.start()
-        self.discovery = DiscoveryServer(self.store, f"{prefix}.0.2")
+        self.discovery = DiscoveryServer(self.store, self.network.discovery_ip)
         self.discovery.start()
         self.api.write_kubeconfig(self.kubeconfig)
         manifest_files.apply(self.store, loaded, self.api.prepare_create)

@@ -5,7 +5,7 @@ Isolated (root, `ip` and `bwrap` present): a sandbox that owns the block B
 (see cluster.claim_block) gives
 - pods 198.18.B.2-254, each in a network namespace `gdB-N` of its own with a
   veth `eth0` whose host end `gdB-N` has no address, only a /32 route;
-- Services 198.19.B.1-254 (198.19.B.1 is the node: the source of the
+- Services 198.19.B.2-253 (198.19.B.254 the discovery server, 198.19.B.1 the node: the source of the
   kubelet's probes and of the proxies' connections to pods), made local on
   the host by one `local 198.19.B.0/24 dev lo` route, so that the service
   proxies bind them without an address on any interface.
@@ -88,6 +88,12 @@ class PodNetwork:
     def service_prefix(self) -> str:
         return f"{_SERVICES}.{self.block}." if self.isolated else f"127.{self.block}."
 
+    @property
+    def discovery_ip(self) -> str:
+        """Where the sandbox's discovery server listens: reachable from pods
+        (Prometheus scrapes it as kube-state-metrics) and from the host."""
+        return f"{_SERVICES}.{self.block}.254" if self.isolated else f"127.{self.block}.0.2"
+
     def is_pod_ip(self, ip: str | None) -> bool:
         if not ip or not ip.startswith(self.pod_prefix):
             return False
@@ -101,7 +107,7 @@ class PodNetwork:
     def service_ip(self, n: int) -> str:
         """The n-th cluster IP (n counts up; wraps)."""
         if self.isolated:
-            return f"{_SERVICES}.{self.block}.{2 + n % 253}"
+            return f"{_SERVICES}.{self.block}.{2 + n % 252}"  # .254 is the discovery server
         n %= 126 * 254
         return f"127.{self.block}.{128 + n // 254}.{1 + n % 254}"
 
