@@ -50,6 +50,17 @@ def test_exec_commands_that_signal_pid_1_are_recognised():
     assert not signals_pid1(["ls", "1"])
 
 
+def test_without_isolation_exec_refuses_to_signal_pid_1(tmp_path):
+    from gameday.sandbox.images import Catalog
+    from gameday.sandbox.kubelet.kubelet import Kubelet
+    from gameday.sandbox.store import ApiError, Store
+    kubelet = Kubelet(Store(), "node", tmp_path, Catalog.load([]), pod_ip_prefix="127.250")
+    assert not kubelet.isolated  # the old signature: loopback pods
+    with pytest.raises(ApiError) as err:
+        kubelet.exec("default", "any", "main", ["kill", "-USR1", "1"])
+    assert (err.value.code, err.value.reason) == (403, "Forbidden")
+
+
 @needs_isolation
 def test_a_pod_network_namespace_is_removed_with_its_block():
     block = 252  # outside the blocks sandboxes claim (20-219): no running sandbox owns it

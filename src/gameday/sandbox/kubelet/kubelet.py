@@ -935,10 +935,10 @@ class Kubelet:
 
     def exec(self, namespace: str, pod: str, container: str, command: Sequence[str], stdin: bool = False,
              tty: bool = False):
-        rt, c = self._container(namespace, pod, container)
         if not self.isolated and signals_pid1(command):
             raise ApiError(403, "Forbidden", "the sandbox's pods are not isolated here (it is not running as root "
                            "with bwrap): PID 1 is the host's init, so signalling it is refused")
+        rt, c = self._container(namespace, pod, container)
         if c.proc is None or c.proc.poll() is not None:
             raise ApiError(400, "BadRequest",
                            f'container {container} is not valid for pod {pod}: the container is not running')
