@@ -63,7 +63,12 @@ def test_without_isolation_exec_refuses_to_signal_pid_1(tmp_path):
 
 @needs_isolation
 def test_a_pod_network_namespace_is_removed_with_its_block():
-    block = 252  # outside the blocks sandboxes claim (20-219): no running sandbox owns it
+    import socket
+
+    from gameday.sandbox.cluster import _CLAIM_PORT
+    block = 252  # outside the blocks sandboxes claim (20-219); held, so no starting sandbox cleans it meanwhile
+    claim = socket.socket()
+    claim.bind((f"127.{block}.255.254", _CLAIM_PORT))
     net = PodNetwork(block, isolated=True)
     net.start()
     try:
@@ -74,6 +79,7 @@ def test_a_pod_network_namespace_is_removed_with_its_block():
         assert pod.ip in addr
     finally:
         cleanup_block(block)  # what the next `up` does after a SIGKILLed sandbox
+        claim.close()
     assert pod.netns not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
     assert f"gd{block}-" not in links

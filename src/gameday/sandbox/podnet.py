@@ -198,6 +198,7 @@ def make_network(block: int, state_dir) -> PodNetwork:
             _warned = True
         return PodNetwork(block, isolated=False)
     _clean_previous(block, state_dir)
+    _clean_orphans(block)
     net = PodNetwork(block, isolated=True)
     net.start()
     return net
@@ -225,3 +226,28 @@ def _clean_previous(block: int, state_dir) -> None:
         cleanup_block(old)
     finally:
         sock.close()
+
+
+def _clean_orphans(own: int) -> None:
+    """Remove the namespaces of blocks no sandbox holds any more (a SIGKILLed
+    sandbox whose state directory is gone): only `gdN-M` names, which only
+    sandboxes create, and only where block N's claim socket is free."""
+    import socket
+
+    from .cluster import _CLAIM_PORT
+    blocks = set()
+    for line in _ip("netns", "list", check=False).stdout.splitlines():
+        m = re.match(r"^gd(\d+)-\d+\b", line)
+        if m and int(m.group(1)) != own:
+            blocks.add(int(m.group(1)))
+    for b in sorted(blocks):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.bind((f"127.{b}.255.254", _CLAIM_PORT))
+        except OSError:
+            continue  # a running sandbox owns it
+        else:
+            log.info("sandbox: removing the pod network a stopped sandbox left in block %d", b)
+            cleanup_block(b)
+        finally:
+            sock.close()
