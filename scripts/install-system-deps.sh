@@ -17,13 +17,15 @@ for d in "$(pg_config --bindir 2>/dev/null || true)" /usr/lib/postgresql/*/bin; 
 done
 [ -n "$pg_ok" ] || need+=(postgresql-15)
 command -v pg_dump >/dev/null 2>&1 || need+=(postgresql-client-15)
-command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)   # the runbook check's operator session
-# curl: the runbook's scripts and the platform's containers run it.
-command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v busybox >/dev/null 2>&1 || need+=(busybox)   # the busybox image (kubectl run --image=busybox)
 # examples/kvstore: Redis and its Prometheus exporter.
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v prometheus-redis-exporter >/dev/null 2>&1 || need+=(prometheus-redis-exporter)
+# Container isolation of sandbox pods (root): bubblewrap, ip netns, nsenter/setpriv; curl for exec checks.
+command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v nsenter >/dev/null 2>&1 || need+=(util-linux)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 if [ "${GAMEDAY_SKIP_CHROMIUM:-}" = "" ]; then
   command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || need+=(chromium)
 fi
