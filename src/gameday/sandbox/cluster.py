@@ -1,6 +1,7 @@
-"""The Sandbox: one single-node Kubernetes whose pods are local processes.
-Wires the store, the API server, the controllers, the kubelet, the service
-proxies and the discovery endpoint, and applies the configured manifests.
+"""The Sandbox: a Kubernetes of several nodes whose pods are local processes.
+Wires the store, the API server, the controllers, the nodes (each its own
+kubelet: gameday.sandbox.nodes), the service proxies and the discovery
+endpoint, and applies the configured manifests.
 
     with Sandbox(state_dir, config="deploy/sandbox/sandbox.yaml") as sb:
         sb.wait_ready(120)
@@ -24,7 +25,8 @@ from .controllers import all_controllers
 from .controllers.base import is_pod_ready
 from .discovery_sd import DiscoveryServer
 from .images import Catalog
-from .kubelet.kubelet import Kubelet
+from .config import NodeConfig
+from .nodes import NodeHost, NodePool, PowerController
 from .proxy import ServiceProxies
 from .resources import DEPLOYMENT, POD, SERVICE, STATEFULSET
 from .store import Store
@@ -71,7 +73,8 @@ class Sandbox:
         self.extra_images = extra_images or {}
         self.store: Store | None = None
         self.api = None
-        self.kubelet: Kubelet | None = None
+        self.nodes: NodePool | None = None
+        self._catalog = None
         self.proxies: ServiceProxies | None = None
         self.discovery: DiscoveryServer | None = None
         self.controllers = []
@@ -107,7 +110,7 @@ class Sandbox:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         # A previous run's leftovers: its pods, and its claims' directories (the store
         # lives in memory, so every claim of this run is new).
-        for leftover in ("pods", "volumes"):
+        for leftover in ("pods", "volumes", "nodes"):
             shutil.rmtree(self.state_dir / leftover, ignore_errors=True)
         self._log_handler = logging.FileHandler(self.log_file)
         self._log_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -127,17 +130,18 @@ class Sandbox:
         prefix = f"127.{self.block}"
         self.store = Store()
         self.proxies = ServiceProxies(self.store, prefix)
-        self.kubelet = Kubelet(self.store, self.config.node.name, self.state_dir, catalog, pod_ip_prefix=prefix,
-                               service_ip=self.proxies.ensure_cluster_ip, crashloop_base=self.crashloop_base,
-                               crashloop_cap=self.crashloop_cap)
-        self.proxies.pod_for_pid = self.kubelet.pod_for_pid
-        self.api = ApiServer(self.store, node_agent=self.kubelet, host="127.0.0.1", port=0,
+        self._catalog = catalog
+        self.nodes = NodePool(self.store)
+        self.proxies.pod_for_pid = self.nodes.pod_for_pid
+        self.api = ApiServer(self.store, node_agent=self.nodes, host="127.0.0.1", port=0,
                              state_dir=self.state_dir / "apiserver")
         self.api.start()
-        self.controllers = all_controllers(self.store, self.config.node.name, self.config.node, self.state_dir)
+        self.controllers = all_controllers(self.store, self.config, self.state_dir, usage=self.nodes.usage)
+        self.controllers.append(PowerController(self.store, self.nodes))
         for c in self.controllers:
             c.start()
-        self.kubelet.start()
+        for node in self.config.nodes:
+            self.add_node(node)
         self.proxies.start()
         self.discovery = DiscoveryServer(self.store, f"{prefix}.0.2")
         self.discovery.start()
@@ -150,14 +154,14 @@ class Sandbox:
 
     def stop(self) -> None:
         """Stop everything; no process is left behind."""
-        for part in (self.kubelet, self.discovery, self.proxies, *reversed(self.controllers), self.api):
+        for part in (self.nodes, self.discovery, self.proxies, *reversed(self.controllers), self.api):
             if part is None:
                 continue
             try:
                 part.stop()
             except Exception:
                 log.exception("stopping %s failed", type(part).__name__)
-        self.kubelet = self.discovery = self.proxies = self.api = None
+        self.nodes = self.discovery = self.proxies = self.api = None
         self.controllers = []
         if self.store is not None:
             self.store.close_watches()
@@ -172,6 +176,41 @@ class Sandbox:
             logging.getLogger("gameday.sandbox").removeHandler(self._log_handler)
             self._log_handler.close()
             self._log_handler = None
+
+    # -- nodes ---------------------------------------------------------------
+    def add_node(self, node: NodeConfig) -> NodeHost:
+        """Start a node (a machine joining the cluster): its kubelet and heartbeat."""
+        if node.name in self.nodes.hosts:
+            raise SandboxError(f"node {node.name} already exists")
+        used = {h.index for h in self.nodes.hosts.values()}
+        index = next(i for i in range(len(used) + 1) if i not in used)
+        host = NodeHost(self.store, node, index, self.state_dir, self._catalog,
+                        heartbeat_seconds=self.config.lifecycle.heartbeat_seconds,
+                        kubelet_options={"pod_ip_prefix": f"127.{self.block}",
+                                         "service_ip": self.proxies.ensure_cluster_ip,
+                                         "crashloop_base": self.crashloop_base,
+                                         "crashloop_cap": self.crashloop_cap})
+        self.nodes.add(host)
+        host.start()
+        return host
+
+    def remove_node(self, name: str) -> None:
+        """A machine leaving the cluster: its kubelet stops and its Node object
+        is deleted (its pods are then collected, as the pod GC does)."""
+        from .resources import NODE
+        host = self.nodes.remove(name)
+        if host is not None:
+            host.stop(grace=0.0)
+        try:
+            self.store.delete(NODE, None, name)
+        except Exception as exc:  # already gone
+            log.info("removing node %s: %s", name, exc)
+
+    @property
+    def kubelet(self):
+        """The first node's kubelet (what a one-node sandbox had)."""
+        kubelets = self.nodes.kubelets() if self.nodes else []
+        return kubelets[0] if kubelets else None
 
     # -- what users ask ------------------------------------------------------
     def service_url(self, name: str, namespace: str = "default", port: int | None = None,
@@ -216,7 +255,7 @@ class Sandbox:
             for c in pod["spec"].get("containers") or []:
                 for previous in (False, True):
                     try:
-                        text = b"".join(self.kubelet.logs(pod["metadata"]["namespace"], pod["metadata"]["name"],
+                        text = b"".join(self.nodes.logs(pod["metadata"]["namespace"], pod["metadata"]["name"],
                                                           c["name"], previous=previous, tail_lines=lines))
                     except Exception:
                         continue
