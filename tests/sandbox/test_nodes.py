@@ -210,17 +210,17 @@ def test_daemonset_runs_one_pod_per_node_and_follows_nodes(sandbox, core, apps, 
 
 def test_hpa_scales_the_api_out_under_load_and_back_in(sandbox, core, apps):
     # The runbook's "Update HPA Settings" lines (v1 field and replica limit).
-    kubectl(sandbox, "patch", "hpa", HPA, "-n", NS, "-p", '{"spec":{"targetCPUUtilizationPercentage":20}}')
+    kubectl(sandbox, "patch", "hpa", HPA, "-n", NS, "-p", '{"spec":{"targetCPUUtilizationPercentage":10}}')
     kubectl(sandbox, "patch", "hpa", HPA, "-n", NS, "-p", '{"spec":{"maxReplicas":4}}')
     try:
-        load = LoadRun(sandbox.service_url("gaudi3-scale-api", NS), users=10, spawn_rate=10)
+        load = LoadRun(sandbox.service_url("gaudi3-scale-api", NS), users=30, spawn_rate=10)
         load.start()
         try:
             eventually(lambda: apps.read_namespaced_deployment("gaudi3-scale-api", NS).spec.replicas > 2,
                        timeout=180, interval=1, what="the HPA scaling the API out")
             described = kubectl(sandbox, "describe", "hpa", HPA, "-n", NS).stdout
             line = next(x for x in described.splitlines() if "resource cpu on pods" in x)
-            assert "/ 20%" in line and "%" in line.split(":", 1)[1].split("/")[0], described
+            assert "/ 10%" in line and "%" in line.split(":", 1)[1].split("/")[0], described
         finally:
             load.stop()
         eventually(lambda: apps.read_namespaced_deployment("gaudi3-scale-api", NS).spec.replicas == 2,

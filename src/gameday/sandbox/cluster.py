@@ -132,6 +132,7 @@ class Sandbox:
         self.proxies = ServiceProxies(self.store, prefix)
         self._catalog = catalog
         self.nodes = NodePool(self.store)
+        self.nodes.start()
         self.proxies.pod_for_pid = self.nodes.pod_for_pid
         self.api = ApiServer(self.store, node_agent=self.nodes, host="127.0.0.1", port=0,
                              state_dir=self.state_dir / "apiserver")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -100,10 +101,31 @@ class NodePool:
     """Every node of the sandbox; the API server's NodeAgent (each call goes
     to the kubelet of the pod's node) and the proxies' pod_for_pid."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, window_seconds: float = 15.0) -> None:
         self.store = store
         self.hosts: dict[str, NodeHost] = {}
         self._lock = threading.Lock()
+        # What metrics-server adds to the kubelets' 1 s samples: an average over
+        # a window, so a CPU figure (10 ms ticks) is not 0 % one second, 20 % the next.
+        self.window_seconds = window_seconds
+        self._samples: list[tuple[float, object]] = []
+        self._stop = threading.Event()
+        self._sampler: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._sampler = threading.Thread(target=self._sample_loop, name="metrics-window", daemon=True)
+        self._sampler.start()
+
+    def _sample_loop(self) -> None:
+        while not self._stop.wait(1.0):
+            try:
+                now = time.monotonic()
+                sample = self._instant()
+                with self._lock:
+                    self._samples = [(t, u) for t, u in self._samples if now - t <= self.window_seconds]
+                    self._samples.append((now, sample))
+            except Exception:
+                log.exception("sampling the kubelets' usage failed")
 
     def add(self, host: NodeHost) -> None:
         with self._lock:
@@ -118,6 +140,7 @@ class NodePool:
             return [h.kubelet for h in self.hosts.values() if h.kubelet is not None]
 
     def stop(self) -> None:
+        self._stop.set()
         with self._lock:
             hosts = list(self.hosts.values())
         threads = [threading.Thread(target=h.stop, daemon=True) for h in hosts]
@@ -145,6 +168,33 @@ class NodePool:
         return self._kubelet_of(namespace, pod).exec(namespace, pod, container, command, stdin=stdin, tty=tty)
 
     def usage(self):
+        """The average of the samples of the window: a pod's CPU is averaged over
+        the samples it appears in, its memory is the latest."""
+        from .apiserver.node_agent import ContainerUsage, NodeUsage, PodUsage, Usage
+        with self._lock:
+            samples = [u for _, u in self._samples]
+        if not samples:
+            return self._instant()
+        latest = samples[-1]
+        pods = []
+        for pod in latest.pods:
+            seen = [next((p for p in u.pods if (p.namespace, p.name) == (pod.namespace, pod.name)), None)
+                    for u in samples]
+            seen = [p for p in seen if p is not None]
+            containers = []
+            for c in pod.containers:
+                cpu = [x.cpu_cores for p in seen for x in p.containers if x.name == c.name]
+                containers.append(ContainerUsage(c.name, sum(cpu) / len(cpu) if cpu else c.cpu_cores,
+                                                 c.memory_bytes))
+            pods.append(PodUsage(pod.namespace, pod.name, tuple(containers)))
+        nodes = []
+        for node in latest.nodes:
+            cpu = [n.cpu_cores for u in samples for n in u.nodes if n.name == node.name]
+            nodes.append(NodeUsage(node.name, sum(cpu) / len(cpu), node.memory_bytes))
+        return Usage(timestamp=latest.timestamp, window_seconds=float(len(samples)), nodes=tuple(nodes),
+                     pods=tuple(pods))
+
+    def _instant(self):
         """Pods from every running kubelet; each node's usage is the sum of its
         pods' (the nodes share one machine, whose totals would be the same for all)."""
         from .apiserver.node_agent import NodeUsage, Usage
@@ -157,7 +207,6 @@ class NodePool:
             nodes.append(NodeUsage(k.node_name, cpu, mem))
             stamps.append(u.timestamp)
             windows.append(u.window_seconds)
-        import time
         return Usage(timestamp=min(stamps) if stamps else time.time(), window_seconds=max(windows or [1.0]),
                      nodes=tuple(nodes), pods=tuple(pods))
 
