@@ -19,7 +19,7 @@ Schema (every key optional; relative paths are relative to the file)::
       default_toleration_seconds: 10     # a pod tolerating no not-ready/unreachable taint is
                                          # evicted after this (Kubernetes' admission default: 300)
     autoscaler:                          # the HorizontalPodAutoscaler controller
-      sync_seconds: 5                    # Kubernetes: 15
+      sync_seconds: 15                   # Kubernetes: 15
       tolerance: 0.1                     # Kubernetes: 0.1
       downscale_stabilization_seconds: 30  # Kubernetes: 300
     catalogs: [images.yaml]              # image catalogs added to the built-in one, in order
@@ -72,7 +72,7 @@ class LifecycleConfig:
 
 @dataclass(frozen=True)
 class AutoscalerConfig:
-    sync_seconds: float = 5.0
+    sync_seconds: float = 15.0
     tolerance: float = 0.1
     downscale_stabilization_seconds: float = 30.0
 
