@@ -1,6 +1,7 @@
-"""The Sandbox: one single-node Kubernetes whose pods are local processes.
-Wires the store, the API server, the controllers, the kubelet, the service
-proxies and the discovery endpoint, and applies the configured manifests.
+"""The Sandbox: a Kubernetes of several nodes whose pods are local processes.
+Wires the store, the API server, the controllers, the nodes (each its own
+kubelet: gameday.sandbox.nodes), the service proxies and the discovery
+endpoint, and applies the configured manifests.
 
     with Sandbox(state_dir, config="deploy/sandbox/sandbox.yaml") as sb:
         sb.wait_ready(120)
@@ -24,9 +25,10 @@ from .controllers import all_controllers
 from .controllers.base import is_pod_ready
 from .discovery_sd import DiscoveryServer
 from .images import Catalog
+from .config import NodeConfig
 from .endpointslices import EndpointSliceMirror
 from .ingress import IngressController
-from .kubelet.kubelet import Kubelet
+from .nodes import NodeHost, NodePool, PowerController
 from . import podnet
 from .proxy import ServiceProxies
 from .resources import DEPLOYMENT, POD, SERVICE, STATEFULSET
@@ -74,7 +76,8 @@ class Sandbox:
         self.extra_images = extra_images or {}
         self.store: Store | None = None
         self.api = None
-        self.kubelet: Kubelet | None = None
+        self.nodes: NodePool | None = None
+        self._catalog = None
         self.proxies: ServiceProxies | None = None
         self.discovery: DiscoveryServer | None = None
         self.ingress: IngressController | None = None
@@ -111,7 +114,7 @@ class Sandbox:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         # A previous run's leftovers: its pods, and its claims' directories (the store
         # lives in memory, so every claim of this run is new).
-        for leftover in ("pods", "volumes"):
+        for leftover in ("pods", "volumes", "nodes"):
             shutil.rmtree(self.state_dir / leftover, ignore_errors=True)
         self._log_handler = logging.FileHandler(self.log_file)
         self._log_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -132,17 +135,19 @@ class Sandbox:
         self.network = podnet.make_network(self.block, self.state_dir)
         self.store = Store()
         self.proxies = ServiceProxies(self.store, prefix, network=self.network)
-        self.kubelet = Kubelet(self.store, self.config.node.name, self.state_dir, catalog, pod_ip_prefix=prefix,
-                               service_ip=self.proxies.ensure_cluster_ip, crashloop_base=self.crashloop_base,
-                               crashloop_cap=self.crashloop_cap, network=self.network)
-        self.proxies.pod_for_pid = self.kubelet.pod_for_pid
-        self.api = ApiServer(self.store, node_agent=self.kubelet, host="127.0.0.1", port=0,
+        self._catalog = catalog
+        self.nodes = NodePool(self.store)
+        self.nodes.start()
+        self.proxies.pod_for_pid = self.nodes.pod_for_pid
+        self.api = ApiServer(self.store, node_agent=self.nodes, host="127.0.0.1", port=0,
                              state_dir=self.state_dir / "apiserver")
         self.api.start()
-        self.controllers = all_controllers(self.store, self.config.node.name, self.config.node, self.state_dir)
+        self.controllers = all_controllers(self.store, self.config, self.state_dir, usage=self.nodes.usage)
+        self.controllers.append(PowerController(self.store, self.nodes))
         for c in self.controllers:
             c.start()
-        self.kubelet.start()
+        for node in self.config.nodes:
+            self.add_node(node)
         self.proxies.start()
         self.ingress = IngressController(self.store, self.state_dir / "ingress")
         self.ingress.start()
@@ -159,14 +164,14 @@ class Sandbox:
 
     def stop(self) -> None:
         """Stop everything; no process is left behind."""
-        for part in (self.kubelet, self.discovery, self.ingress, self.proxies, *reversed(self.controllers), self.api):
+        for part in (self.nodes, self.discovery, self.ingress, self.proxies, *reversed(self.controllers), self.api):
             if part is None:
                 continue
             try:
                 part.stop()
             except Exception:
                 log.exception("stopping %s failed", type(part).__name__)
-        self.kubelet = self.discovery = self.ingress = self.proxies = self.api = None
+        self.nodes = self.discovery = self.ingress = self.proxies = self.api = None
         self.controllers = []
         if getattr(self, "network", None) is not None:
             try:
@@ -187,6 +192,42 @@ class Sandbox:
             logging.getLogger("gameday.sandbox").removeHandler(self._log_handler)
             self._log_handler.close()
             self._log_handler = None
+
+    # -- nodes ---------------------------------------------------------------
+    def add_node(self, node: NodeConfig) -> NodeHost:
+        """Start a node (a machine joining the cluster): its kubelet and heartbeat."""
+        if node.name in self.nodes.hosts:
+            raise SandboxError(f"node {node.name} already exists")
+        used = {h.index for h in self.nodes.hosts.values()}
+        index = next(i for i in range(len(used) + 1) if i not in used)
+        host = NodeHost(self.store, node, index, self.state_dir, self._catalog,
+                        heartbeat_seconds=self.config.lifecycle.heartbeat_seconds,
+                        kubelet_options={"pod_ip_prefix": f"127.{self.block}",
+                                         "service_ip": self.proxies.ensure_cluster_ip,
+                                         "crashloop_base": self.crashloop_base,
+                                         "crashloop_cap": self.crashloop_cap,
+                                         "network": self.network})
+        self.nodes.add(host)
+        host.start()
+        return host
+
+    def remove_node(self, name: str) -> None:
+        """A machine leaving the cluster: its kubelet stops and its Node object
+        is deleted (its pods are then collected, as the pod GC does)."""
+        from .resources import NODE
+        host = self.nodes.remove(name)
+        if host is not None:
+            host.stop(grace=0.0)
+        try:
+            self.store.delete(NODE, None, name)
+        except Exception as exc:  # already gone
+            log.info("removing node %s: %s", name, exc)
+
+    @property
+    def kubelet(self):
+        """The first node's kubelet (what a one-node sandbox had)."""
+        kubelets = self.nodes.kubelets() if self.nodes else []
+        return kubelets[0] if kubelets else None
 
     # -- what users ask ------------------------------------------------------
     def service_url(self, name: str, namespace: str = "default", port: int | None = None,
@@ -231,7 +272,7 @@ class Sandbox:
             for c in pod["spec"].get("containers") or []:
                 for previous in (False, True):
                     try:
-                        text = b"".join(self.kubelet.logs(pod["metadata"]["namespace"], pod["metadata"]["name"],
+                        text = b"".join(self.nodes.logs(pod["metadata"]["namespace"], pod["metadata"]["name"],
                                                           c["name"], previous=previous, tail_lines=lines))
                     except Exception:
                         continue

@@ -2,12 +2,26 @@
 
 Schema (every key optional; relative paths are relative to the file)::
 
-    node:
-      name: sandbox-node                 # the one node's name
-      labels: {accelerator.example/present: "true"}
-      capacity: {cpu: "16", memory: 64Gi, pods: "110", vendor.example/accel: "8"}
-                                         # extended resources are advertised as given;
+    nodes:                               # the machines of the cluster, each with its own kubelet
+      - name: sandbox-cpu-1
+        labels: {node.kubernetes.io/instance-type: cpu-sim}
+        capacity: {cpu: "4", memory: 8Gi, pods: "110"}
                                          # cpu/memory/pods default to this machine's
+      - name: sandbox-accel-1
+        labels: {accelerator.example/present: "true"}
+        capacity: {vendor.example/accel: "8"} # extended resources are advertised as given
+        taints: [{key: vendor.example/accel, value: present, effect: NoSchedule}]
+    node: {name: ..., labels: ..., capacity: ...}
+                                         # the older one-node form (exclusive with `nodes`)
+    node_lifecycle:                      # kubelet heartbeats and the node lifecycle controller
+      heartbeat_seconds: 2               # Lease renewal (Kubernetes: 10)
+      grace_seconds: 8                   # no heartbeat for this long: NotReady/Unknown (Kubernetes: 40)
+      default_toleration_seconds: 10     # a pod tolerating no not-ready/unreachable taint is
+                                         # evicted after this (Kubernetes' admission default: 300)
+    autoscaler:                          # the HorizontalPodAutoscaler controller
+      sync_seconds: 15                   # Kubernetes: 15
+      tolerance: 0.1                     # Kubernetes: 0.1
+      downscale_stabilization_seconds: 30  # Kubernetes: 300
     catalogs: [images.yaml]              # image catalogs added to the built-in one, in order
     manifests: [../base, overlay]        # directories (or files) applied at `up`, in order;
                                          # later objects replace earlier ones of the same
@@ -15,11 +29,12 @@ Schema (every key optional; relative paths are relative to the file)::
     crashloop: {base_seconds: 1, cap_seconds: 20}
                                          # CrashLoopBackOff back-off (Kubernetes: 10 / 300)
 
-A missing file means the defaults: a node named `sandbox-node`, the built-in
-catalog, no manifests."""
+A missing file means the defaults: three nodes (`DEFAULT_NODES`: two CPU
+nodes and one accelerator node), the built-in catalog, no manifests."""
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +43,8 @@ import yaml
 from ..errors import UserError
 
 DEFAULT_CONFIG = Path("deploy/sandbox/sandbox.yaml")
+_NODE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$")
+_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 
 
 @dataclass(frozen=True)
@@ -35,20 +52,90 @@ class NodeConfig:
     name: str = "sandbox-node"
     labels: dict = field(default_factory=dict)
     capacity: dict = field(default_factory=dict)
+    taints: tuple[dict, ...] = ()
+
+
+DEFAULT_NODES: tuple[NodeConfig, ...] = (
+    NodeConfig("sandbox-cpu-1", {"node.kubernetes.io/instance-type": "cpu-sim"}),
+    NodeConfig("sandbox-cpu-2", {"node.kubernetes.io/instance-type": "cpu-sim"}),
+    NodeConfig("sandbox-accel-1", {"accelerator.example/present": "true", "node.kubernetes.io/instance-type": "accel-sim"},
+               {"vendor.example/accel": "8"}),
+)
+
+
+@dataclass(frozen=True)
+class LifecycleConfig:
+    heartbeat_seconds: float = 2.0
+    grace_seconds: float = 8.0
+    default_toleration_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class AutoscalerConfig:
+    sync_seconds: float = 15.0
+    tolerance: float = 0.1
+    downscale_stabilization_seconds: float = 30.0
 
 
 @dataclass(frozen=True)
 class SandboxConfig:
-    node: NodeConfig = field(default_factory=NodeConfig)
+    nodes: tuple[NodeConfig, ...] = DEFAULT_NODES
     catalogs: tuple[Path, ...] = ()
     manifests: tuple[Path, ...] = ()
     crashloop_base: float = 1.0
     crashloop_cap: float = 20.0
+    lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
+    autoscaler: AutoscalerConfig = field(default_factory=AutoscalerConfig)
     source: Path | None = None
+
+    @property
+    def node(self) -> NodeConfig:
+        """The first node (the one node of a one-node sandbox)."""
+        return self.nodes[0]
 
 
 def _fail(path: Path, why: str) -> UserError:
     return UserError(f"{path}: {why}; fix the sandbox config (schema in gameday/sandbox/config.py)")
+
+
+def _node(path: Path, where: str, node) -> NodeConfig:
+    if not isinstance(node, dict):
+        raise _fail(path, f"{where} must be a mapping with name, labels, capacity and taints")
+    unknown = set(node) - {"name", "labels", "capacity", "taints"}
+    if unknown:
+        raise _fail(path, f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    name = str(node.get("name") or "sandbox-node")
+    if not _NODE_NAME.match(name):
+        raise _fail(path, f"{where}.name {name!r} is not a valid node name (lower case, digits, '-', '.')")
+    labels, capacity = node.get("labels") or {}, node.get("capacity") or {}
+    if not isinstance(labels, dict) or not isinstance(capacity, dict):
+        raise _fail(path, f"{where}.labels and {where}.capacity must be mappings")
+    taints = node.get("taints") or []
+    if not isinstance(taints, list) or not all(isinstance(t, dict) and t.get("key") and
+                                               t.get("effect") in _EFFECTS for t in taints):
+        raise _fail(path, f"{where}.taints must be a list of {{key, value, effect}} with effect one of "
+                          + ", ".join(_EFFECTS))
+    return NodeConfig(name, {str(k): str(v) for k, v in labels.items()},
+                      {str(k): str(v) for k, v in capacity.items()},
+                      tuple({k: str(t[k]) for k in ("key", "value", "effect") if t.get(k) is not None}
+                            for t in taints))
+
+
+def _numbers(path: Path, data: dict, key: str, cls):
+    section = data.get(key) or {}
+    if not isinstance(section, dict):
+        raise _fail(path, f"{key} must be a mapping")
+    names = {f for f in cls.__dataclass_fields__}
+    unknown = set(section) - names
+    if unknown:
+        raise _fail(path, f"{key}: unknown key(s) {', '.join(sorted(unknown))}")
+    try:
+        values = {k: float(v) for k, v in section.items()}
+    except (TypeError, ValueError):
+        raise _fail(path, f"{key}: {', '.join(sorted(section))} must be numbers") from None
+    if any(v < 0 for v in values.values()):
+        raise _fail(path, f"{key}: values must not be negative")
+    return cls(**values)
 
 
 def load(path: str | os.PathLike | None) -> SandboxConfig:
@@ -66,16 +153,24 @@ def load(path: str | os.PathLike | None) -> SandboxConfig:
         raise _fail(path, f"not valid YAML{where}") from None
     if not isinstance(data, dict):
         raise _fail(path, "the top level must be a mapping")
-    unknown = set(data) - {"node", "catalogs", "manifests", "crashloop"}
+    unknown = set(data) - {"node", "nodes", "node_lifecycle", "autoscaler", "catalogs", "manifests", "crashloop"}
     if unknown:
         raise _fail(path, f"unknown key(s) {', '.join(sorted(unknown))}")
     base = path.parent
-    node = data.get("node") or {}
-    if not isinstance(node, dict):
-        raise _fail(path, "node must be a mapping with name, labels and capacity")
-    labels, capacity = node.get("labels") or {}, node.get("capacity") or {}
-    if not isinstance(labels, dict) or not isinstance(capacity, dict):
-        raise _fail(path, "node.labels and node.capacity must be mappings")
+    if "node" in data and "nodes" in data:
+        raise _fail(path, "give either node (one node) or nodes (a list), not both")
+    if "nodes" in data:
+        if not isinstance(data["nodes"], list) or not data["nodes"]:
+            raise _fail(path, "nodes must be a non-empty list of nodes")
+        nodes = tuple(_node(path, f"nodes[{i}]", n) for i, n in enumerate(data["nodes"]))
+    elif "node" in data:
+        nodes = (_node(path, "node", data.get("node") or {}),)
+    else:
+        nodes = DEFAULT_NODES
+    names = [n.name for n in nodes]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise _fail(path, f"node name(s) {', '.join(dupes)} given more than once")
 
     def paths(key: str) -> tuple[Path, ...]:
         value = data.get(key) or []
@@ -92,8 +187,7 @@ def load(path: str | os.PathLike | None) -> SandboxConfig:
     except (TypeError, ValueError, AttributeError):
         raise _fail(path, "crashloop.base_seconds and crashloop.cap_seconds must be numbers") from None
     return SandboxConfig(
-        node=NodeConfig(name=str(node.get("name") or "sandbox-node"),
-                        labels={str(k): str(v) for k, v in labels.items()},
-                        capacity={str(k): str(v) for k, v in capacity.items()}),
-        catalogs=paths("catalogs"), manifests=paths("manifests"),
-        crashloop_base=cl_base, crashloop_cap=cl_cap, source=path.resolve())
+        nodes=nodes, catalogs=paths("catalogs"), manifests=paths("manifests"),
+        crashloop_base=cl_base, crashloop_cap=cl_cap,
+        lifecycle=_numbers(path, data, "node_lifecycle", LifecycleConfig),
+        autoscaler=_numbers(path, data, "autoscaler", AutoscalerConfig), source=path.resolve())

@@ -119,6 +119,9 @@ def on_create(res: Resource, obj: dict[str, Any]) -> None:
             spec.setdefault("updateStrategy", {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}})
             spec.setdefault("persistentVolumeClaimRetentionPolicy",
                             {"whenDeleted": "Retain", "whenScaled": "Retain"})
+        elif kind == "DaemonSet":
+            spec.setdefault("updateStrategy", {"type": "RollingUpdate",
+                                               "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}})
         # The client's models require status.replicas of these kinds.
         obj["status"] = {"replicas": 0} if kind in ("ReplicaSet", "StatefulSet") else {}
         if kind == "DaemonSet":

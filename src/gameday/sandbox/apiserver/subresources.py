@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 from typing import Iterator
 
 from .. import resources as R
 from ..resources import Resource
-from ..selectors import labels_match, selector_from_match
+from ..controllers import disruption
 from ..store import ApiError, Store, conflict
 from . import patch as patching, validation
 from .handlers import Verbs, _decode, decode_object, dry_run, media_type
@@ -168,43 +169,11 @@ def logs(store: Store, agent: NodeAgent | None, route: Route, req: Request) -> R
 
 
 # -- eviction -----------------------------------------------------------------
-def _healthy(pod: dict) -> bool:
-    if pod["metadata"].get("deletionTimestamp"):
-        return False
-    conds = (pod.get("status") or {}).get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conds)
-
-
-def _int_or_percent(value, total: int, round_up: bool) -> int:
-    if isinstance(value, str) and value.endswith("%"):
-        frac = int(value[:-1]) * total / 100
-        return math.ceil(frac) if round_up else math.floor(frac)
-    return int(value)
-
-
-def blocking_budget(store: Store, pod: dict) -> tuple[dict, int, int] | None:
-    """The PodDisruptionBudget this eviction would violate: (pdb, needed, healthy)."""
-    pdb_res = R.lookup("policy", "v1", "poddisruptionbudgets")
-    ns = pod["metadata"]["namespace"]
-    budgets, _ = store.list(pdb_res, ns)
-    pods, _ = store.list(R.POD, ns)
-    for pdb in budgets:
-        spec = pdb.get("spec") or {}
-        reqs = selector_from_match(spec.get("selector"))
-        if not reqs or not labels_match(reqs, pod["metadata"].get("labels")):
-            continue
-        matching = [p for p in pods if labels_match(reqs, p["metadata"].get("labels"))]
-        healthy = sum(_healthy(p) for p in matching)
-        expected = len(matching)
-        if spec.get("minAvailable") is not None:
-            needed = _int_or_percent(spec["minAvailable"], expected, round_up=True)
-        elif spec.get("maxUnavailable") is not None:
-            needed = expected - _int_or_percent(spec["maxUnavailable"], expected, round_up=True)
-        else:
-            continue
-        if _healthy(pod) and healthy - needed < 1:
-            return pdb, needed, healthy
-    return None
+# Evictions are checked and carried out one at a time, so that `kubectl drain`,
+# which evicts a node's pods concurrently, never breaks a budget between the
+# check and the delete (the API server serialises them on the PDB's
+# resourceVersion).
+_EVICTION_LOCK = threading.Lock()
 
 
 def evict(verbs: Verbs, route: Route, req: Request) -> Response:
@@ -216,20 +185,21 @@ def evict(verbs: Verbs, route: Route, req: Request) -> Response:
     if name != route.name:
         raise validation.bad_request(f"name in URL does not match name in Eviction object ({name} != {route.name})")
     store = verbs.store
-    pod = store.get(R.POD, route.namespace, route.name)
-    if not pod["metadata"].get("deletionTimestamp"):
-        blocked = blocking_budget(store, pod)
-        if blocked:
-            pdb, needed, healthy = blocked
-            pdb_name = pdb["metadata"]["name"]
-            raise ApiError(429, "TooManyRequests", "Cannot evict pod as it would violate the pod's disruption "
-                           "budget.", {"causes": [{"reason": "DisruptionBudget", "message":
-                                       f"The disruption budget {pdb_name} needs {needed} healthy pods and has "
-                                       f"{healthy} currently"}]})
     opts = body.get("deleteOptions") or {}
     if not isinstance(opts, dict):
         raise validation.bad_request("deleteOptions must be an object")
     if req.query.get("dryRun") == "All":
         opts = {**opts, "dryRun": ["All"]}
-    verbs.delete_one(R.POD, route.namespace, route.name or "", opts)
+    with _EVICTION_LOCK:
+        pod = store.get(R.POD, route.namespace, route.name)
+        if not pod["metadata"].get("deletionTimestamp"):
+            blocked = disruption.blocking(store, pod)
+            if blocked:
+                pdb, b = blocked
+                pdb_name = pdb["metadata"]["name"]
+                raise ApiError(429, "TooManyRequests", "Cannot evict pod as it would violate the pod's "
+                               "disruption budget.", {"causes": [{"reason": "DisruptionBudget", "message":
+                                           f"The disruption budget {pdb_name} needs {b.desired} healthy pods "
+                                           f"and has {b.healthy} currently"}]})
+        verbs.delete_one(R.POD, route.namespace, route.name or "", opts)
     return json_response(201, success_status(201))

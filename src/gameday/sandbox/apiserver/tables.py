@@ -223,7 +223,8 @@ def _job_row(j: dict, now: dt.datetime) -> list:
 def _node_row(n: dict, now: dt.datetime) -> list:
     st, spec, meta = _status(n), _spec(n), _meta(n)
     ready = next((c.get("status") for c in st.get("conditions") or [] if c.get("type") == "Ready"), None)
-    status = {"True": "Ready", "False": "NotReady"}.get(ready or "", "Unknown")
+    # As kubectl prints it: a Ready condition that is not True (False or Unknown) is NotReady.
+    status = "Ready" if ready == "True" else ("NotReady" if ready else "Unknown")
     if spec.get("unschedulable"):
         status += ",SchedulingDisabled"
     labels = meta.get("labels") or {}

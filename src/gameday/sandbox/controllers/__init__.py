@@ -8,26 +8,38 @@ from .base import Controller, WorkQueue
 __all__ = ["Controller", "WorkQueue", "all_controllers"]
 
 
-def all_controllers(store, node_name: str, node_config, state_dir) -> list[Controller]:
-    """Every controller of the sandbox, in start order."""
+def all_controllers(store, config, state_dir, usage=None) -> list[Controller]:
+    """Every control-plane controller of the sandbox, in start order (each
+    node's own status reporter runs with its kubelet: see gameday.sandbox.nodes).
+    `config` is the SandboxConfig; `usage()` gives the kubelets' metrics (the HPA's input)."""
+    from .daemonset import DaemonSetController
     from .deployment import DeploymentController
+    from .disruption import DisruptionController
     from .endpoints import EndpointsController
     from .gc import GarbageCollector
+    from .hpa import HpaController
     from .job import JobController
-    from .node import NodeController
+    from .node import NodeLifecycleController
     from .pvc import PvcController
     from .replicaset import ReplicaSetController
     from .scheduler import Scheduler
     from .statefulset import StatefulSetController
 
-    return [
-        NodeController(store, node_config),
+    life, scale = config.lifecycle, config.autoscaler
+    controllers = [
+        NodeLifecycleController(store, life.grace_seconds, life.default_toleration_seconds),
         PvcController(store, state_dir),
-        Scheduler(store, node_name),
+        Scheduler(store),
         DeploymentController(store),
         ReplicaSetController(store),
         StatefulSetController(store),
+        DaemonSetController(store),
         JobController(store),
         EndpointsController(store),
+        DisruptionController(store),
         GarbageCollector(store),
     ]
+    if usage is not None:
+        controllers.append(HpaController(store, usage, scale.sync_seconds, scale.tolerance,
+                                         scale.downscale_stabilization_seconds))
+    return controllers

@@ -113,7 +113,7 @@ class PodRuntime:
 class Kubelet:
     def __init__(self, store: Store, node_name: str, state_dir: Path, catalog: Catalog, *,
                  pod_ip_prefix: str, service_ip=lambda name, ns: None, crashloop_base: float = 1.0,
-                 crashloop_cap: float = 20.0, node_ip: str = "127.0.0.1",
+                 crashloop_cap: float = 20.0, node_ip: str = "127.0.0.1", ip_offset: int = 0,
                  network: PodNetwork | None = None) -> None:
         self.store = store
         self.node_name = node_name
@@ -134,7 +134,8 @@ class Kubelet:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._spawner: Spawner | None = None
-        self._ip_counter = itertools.count(0)
+        # Each node's kubelet allocates from its own stretch of the block (ip_offset).
+        self._ip_counter = itertools.count(ip_offset)
         self._usage_prev: dict[int, tuple[float, float]] = {}
         self._usage: dict[int, tuple[float, int]] = {}
         self._node_prev: tuple[float, float] | None = None
