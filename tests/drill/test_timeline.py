@@ -10,7 +10,8 @@ from gameday.timeline import KINDS, Kinds, TimelineWriter, make, parse_lines, re
 CONTRACT = {"drill_started", "steady_state_met", "steady_state_failed", "fault_injected", "probe_failed",
             "probe_ok", "alert_firing", "alert_resolved", "step_started", "step_finished",
             "steady_state_restored", "rollback_started", "rollback_finished", "load_sample", "writes_acked",
-            "writes_verified", "training_progress", "pod_status", "abort", "recovered", "drill_finished"}
+            "writes_verified", "training_progress", "pod_status", "abort", "recovered", "drill_finished",
+            "page_received", "operator_acknowledged", "operator_command", "operator_step_review"}
 
 
 def test_every_contract_kind_is_declared_once_and_documented():
