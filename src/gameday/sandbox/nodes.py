@@ -74,9 +74,12 @@ class NodeHost:
             if not link.is_symlink():
                 link.symlink_to(os.path.relpath(self.shared_volumes, self.dir))
             os.chmod(self.dir, 0o755)
-            reporter = NodeStatusReporter(self.store, self.config, self.heartbeat_seconds)
+            # The node's address is where its pods reach it (the pod network's node IP when isolated).
+            network = self.kubelet_options.get("network")
+            address = network.node_ip if network is not None else "127.0.0.1"
+            reporter = NodeStatusReporter(self.store, self.config, self.heartbeat_seconds, address=address)
             reporter.start()
-            kubelet = Kubelet(self.store, self.config.name, self.dir, self.catalog,
+            kubelet = Kubelet(self.store, self.config.name, self.dir, self.catalog, node_ip=address,
                               ip_offset=self.index * _IPS_PER_NODE, **self.kubelet_options)
             kubelet.start()
             self.reporter, self.kubelet = reporter, kubelet
