@@ -96,3 +96,29 @@ class PersonOnCall:
         """Each step a person carried out judged against its time box:
         `phase:<step> <= END` (seconds from the page)."""
         return [f"phase:{s.name} <= {s.timebox.end_s:g}s" for s in self.operator.steps if s.timebox]
+
+
+def reachable_host(target) -> str:
+    """Where Alertmanager, a pod, can reach a receiver on this machine: the
+    first node InternalIP this machine can listen on (the sandbox's nodes
+    are this machine). On a real cluster, set the address Alertmanager
+    reaches (Paging.listen_host) instead: its nodes are elsewhere."""
+    import socket
+    from ..errors import UserError
+    try:
+        nodes = target.core().list_node(_request_timeout=10).items
+    except Exception as exc:
+        raise UserError(f"cannot list the target's nodes to find where Alertmanager reaches gameday ({exc}); "
+                        f"set the paging address")
+    for node in nodes:
+        for addr in (node.status.addresses or []) if node.status else []:
+            if addr.type != "InternalIP" or addr.address.startswith("127."):
+                continue  # a pod's loopback is its own
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                try:
+                    s.bind((addr.address, 0))
+                except OSError:
+                    continue
+            return addr.address
+    raise UserError("no node of the target has an address on this machine that its pods can reach; "
+                    "set the address Alertmanager reaches gameday on")
