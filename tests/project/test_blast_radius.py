@@ -22,7 +22,7 @@ def test_a_preset_resolves_to_its_kind_with_overrides():
 
 
 def test_a_kind_by_name_is_validated():
-    with pytest.raises(UserError, match="needs parameter 'selector'"):
+    with pytest.raises(UserError, match="parameter 'selector' is required"):
         resolve(PROJECT, "pod-kill", {"namespace": "gaudi3-scale"})
 
 

@@ -3,6 +3,8 @@ last in first out), signal handling that turns SIGTERM into an interrupt the
 drill can clean up after, and abort conditions on the load."""
 from __future__ import annotations
 
+from ..timeline.events import Kinds
+
 import logging
 import os
 import signal
@@ -176,7 +178,7 @@ def open_ledger(configuration: dict, timeline: TimelineWriter | None = None):
     try:
         report = recover_mod.recover(configuration)
         if timeline is not None and (report.undone or report.failed):
-            timeline.emit("recovered", faults=len(report.undone), drills=report.drills, failed=report.failed,
+            timeline.emit(Kinds.recovered, faults=len(report.undone), drills=report.drills, failed=report.failed,
                           detail="; ".join(x.line() for x in report.undone)[:2000])
     except Unreachable as exc:  # the drill's reachability check says it, in one line
         log.info("recovering earlier drills' faults: cluster unreachable: %s", str(exc)[:300])
@@ -201,17 +203,3 @@ def close_ledger(ledger) -> None:
     except Exception as exc:
         log.warning("closing the drill's ledger failed: %s", exc)
 
-
-def inject_kind(drill, kind_name: str, params: dict, where: str = "drill"):
-    """Inject a fault kind (gameday.faults.KINDS) into a drill: validated,
-    its rollback registered before it is applied (it also works with the
-    state not yet known), recorded in the drill's ledger, marked on the
-    timeline. Returns the fault's state."""
-    from ..faults import KINDS
-    kind = KINDS[kind_name]
-    checked = kind.validate(params, where)
-    state: dict = {}
-    drill.rollbacks.register(kind_name, lambda: kind.rollback(drill.configuration, state, **checked))
-    state.update(kind.inject(drill.configuration, drill.ledger, **checked))
-    drill.mark_fault(kind_name, **checked)
-    return state

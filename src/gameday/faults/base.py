@@ -95,10 +95,6 @@ def parse_selector(text: str, bad=None) -> dict[str, str]:
     return out
 
 
-def selector_text(labels: dict[str, str]) -> str:
-    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
-
-
 @dataclass(frozen=True)
 class FaultKind:
     """A kind of fault. `inject(configuration, ledger, **params)` returns
