@@ -53,9 +53,10 @@ Feature: Scaling Operations
 
   @procedure:update-hpa-settings @deviates:hpa-threshold-field-is-not-autoscaling-v2
   Scenario: Update the API autoscaler's threshold and limits
-    Only the replica limit is patched: the runbook's CPU threshold patch
-    (`targetCPUUtilizationPercentage`) is an autoscaling/v1 field that an
-    autoscaling/v2 HPA does not have; the runbook check reports it.
+    Only the replica limit is patched, and put back afterwards: the
+    runbook's CPU threshold patch (`targetCPUUtilizationPercentage`) is an
+    autoscaling/v1 field, not one of the autoscaling/v2 HPA that kubectl
+    patches; `gameday runbook check` gives its verdict.
 
     When the operator carries out "update-hpa":
       """
