@@ -24,6 +24,9 @@ command -v busybox >/dev/null 2>&1 || need+=(busybox)   # the busybox image (kub
 # examples/kvstore: Redis and its Prometheus exporter.
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v prometheus-redis-exporter >/dev/null 2>&1 || need+=(prometheus-redis-exporter)
+# Container isolation of sandbox pods (root): ip netns, nsenter/setpriv.
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v nsenter >/dev/null 2>&1 || need+=(util-linux)
 if [ "${GAMEDAY_SKIP_CHROMIUM:-}" = "" ]; then
   command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || need+=(chromium)
 fi

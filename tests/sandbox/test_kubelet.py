@@ -80,7 +80,7 @@ def test_environment_volumes_and_rewriting(bare_sandbox, core):
         "greeting": "hello", "app.conf": "data=/etc/app/data\nweb=http://web.sbtest.svc.cluster.local:80\n"}})
     script = ('echo "name=$MY_NAME ns=$MY_NS ip=$MY_IP greet=$GREETING both=$BOTH svc=$WEB_SERVICE_HOST '
               'url=$WEB_URL"; cat /etc/app/app.conf; echo run > /scratch/x && echo wrote=$(cat /scratch/x); '
-              'id -u; sleep 3600')
+              'echo resolved=$(getent hosts web.sbtest.svc | cut -d" " -f1); id -u; sleep 3600')
     pod = _pod(name, "gameday-test/shell", [script], volumes=[
         {"name": "conf", "configMap": {"name": name}}, {"name": "scratch", "emptyDir": {}}],
         container={"env": [
@@ -102,9 +102,16 @@ def test_environment_volumes_and_rewriting(bare_sandbox, core):
     ip = _status(core, name).pod_ip
     svc_ip = core.read_namespaced_service("web", NS).spec.cluster_ip
     assert f"name={name} ns={NS} ip={ip} greet=hello both=hello-{name}" in text
-    assert f"svc={svc_ip}" in text and f"url=http://{svc_ip}:80/" in text
-    assert f"web=http://{svc_ip}:80" in text  # configMap file rewritten too
-    assert "data=/etc/app/data" not in text  # the mount path points at the volume's directory
+    assert f"svc={svc_ip}" in text
+    if bare_sandbox.network.isolated:
+        # Own mount and network namespaces: strings as written, names in the pod's /etc/hosts.
+        assert "url=http://web.sbtest.svc:80/" in text and "data=/etc/app/data" in text
+        assert "web=http://web.sbtest.svc.cluster.local:80" in text
+        assert f"resolved={svc_ip}" in text
+    else:
+        assert f"url=http://{svc_ip}:80/" in text
+        assert f"web=http://{svc_ip}:80" in text  # configMap file rewritten too
+        assert "data=/etc/app/data" not in text  # the mount path points at the volume's directory
     if os.geteuid() == 0:
         assert "\n65534\n" in text  # an unprivileged user when the sandbox runs as root
     core.delete_namespaced_pod(name, NS, grace_period_seconds=0)
@@ -120,14 +127,14 @@ def test_liveness_failure_restarts_and_graceful_delete(bare_sandbox, core):
     core.create_namespaced_pod(NS, pod)
     eventually(lambda: (_status(core, name).container_statuses or [None])[0] and
                _status(core, name).container_statuses[0].ready, what="pod ready")
-    home = bare_sandbox.kubelet.pods[(NS, name)].main[0].env["HOME"]
-    open(os.path.join(home, "broken"), "w").close()
+    kubectl(bare_sandbox, "exec", name, "-n", NS, "--", "sh", "-c", 'touch "$HOME/broken"')  # in the container's view
     cs = eventually(lambda: (lambda c: c.restart_count >= 1 and c)(_status(core, name).container_statuses[0]),
                     what="liveness restart")
     assert cs.last_state.terminated is not None
     events = {e.reason for e in core.list_namespaced_event(NS, field_selector=f"involvedObject.name={name}").items}
     assert {"Unhealthy", "Killing"} <= events
-    os.unlink(os.path.join(home, "broken")) if os.path.exists(os.path.join(home, "broken")) else None
+    eventually(lambda: kubectl(bare_sandbox, "exec", name, "-n", NS, "--", "sh", "-c", 'rm -f "$HOME/broken"',
+                               check=False).returncode == 0, what="the marker removed in the restarted container")
     pid = bare_sandbox.kubelet.pods[(NS, name)].main[0].proc.pid
     started = time.monotonic()
     core.delete_namespaced_pod(name, NS)

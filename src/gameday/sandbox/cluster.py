@@ -27,6 +27,7 @@ from .images import Catalog
 from .endpointslices import EndpointSliceMirror
 from .ingress import IngressController
 from .kubelet.kubelet import Kubelet
+from . import podnet
 from .proxy import ServiceProxies
 from .resources import DEPLOYMENT, POD, SERVICE, STATEFULSET
 from .store import Store
@@ -128,11 +129,12 @@ class Sandbox:
 
         self.block, self._block_sock = claim_block(self.state_dir)
         prefix = f"127.{self.block}"
+        self.network = podnet.make_network(self.block, self.state_dir)
         self.store = Store()
-        self.proxies = ServiceProxies(self.store, prefix)
+        self.proxies = ServiceProxies(self.store, prefix, network=self.network)
         self.kubelet = Kubelet(self.store, self.config.node.name, self.state_dir, catalog, pod_ip_prefix=prefix,
                                service_ip=self.proxies.ensure_cluster_ip, crashloop_base=self.crashloop_base,
-                               crashloop_cap=self.crashloop_cap)
+                               crashloop_cap=self.crashloop_cap, network=self.network)
         self.proxies.pod_for_pid = self.kubelet.pod_for_pid
         self.api = ApiServer(self.store, node_agent=self.kubelet, host="127.0.0.1", port=0,
                              state_dir=self.state_dir / "apiserver")
@@ -146,7 +148,7 @@ class Sandbox:
         self.ingress.start()
         self.controllers.append(EndpointSliceMirror(self.store))
         self.controllers[-1].start()
-        self.discovery = DiscoveryServer(self.store, f"{prefix}.0.2")
+        self.discovery = DiscoveryServer(self.store, self.network.discovery_ip)
         self.discovery.start()
         self.api.write_kubeconfig(self.kubeconfig)
         manifest_files.apply(self.store, loaded, self.api.prepare_create)
@@ -166,6 +168,12 @@ class Sandbox:
                 log.exception("stopping %s failed", type(part).__name__)
         self.kubelet = self.discovery = self.ingress = self.proxies = self.api = None
         self.controllers = []
+        if getattr(self, "network", None) is not None:
+            try:
+                self.network.stop()  # pods' namespaces, veths and routes
+            except Exception:
+                log.exception("removing the pod network failed")
+            self.network = None
         if self.store is not None:
             self.store.close_watches()
         if self._block_sock is not None:

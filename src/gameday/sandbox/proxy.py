@@ -181,9 +181,12 @@ class ServiceProxies(Controller):
     watches = (SERVICE, ENDPOINTS, NETWORKPOLICY)
     resync_seconds = 10.0
 
-    def __init__(self, store: Store, ip_prefix: str, pod_for_pid=lambda pid: None) -> None:
+    def __init__(self, store: Store, ip_prefix: str, pod_for_pid=lambda pid: None, network=None) -> None:
         super().__init__(store)
+        from .podnet import PodNetwork
         self.ip_prefix = ip_prefix  # "127.B"
+        # Where cluster IPs come from and which addresses are pods' (podnet.py).
+        self.network = network or PodNetwork(int(ip_prefix.split(".")[1]), isolated=False)
         self.pod_for_pid = pod_for_pid
         self._ips = itertools.count(0)
         self._ip_lock = threading.Lock()
@@ -228,7 +231,7 @@ class ServiceProxies(Controller):
 
     # -- cluster IPs -------------------------------------------------------
     def _in_block(self, ip: str | None) -> bool:
-        return bool(ip) and ip.startswith(self.ip_prefix + ".")
+        return self.network.is_service_ip(ip)
 
     def ensure_cluster_ip(self, name: str, namespace: str) -> str | None:
         """The Service's cluster IP, allocated now if it has none yet (the
@@ -249,8 +252,7 @@ class ServiceProxies(Controller):
                 return svc["spec"]["clusterIP"]
             used = {s.get("spec", {}).get("clusterIP") for s in self.store.list(SERVICE)[0]}
             while True:
-                n = next(self._ips) % (126 * 254)
-                ip = f"{self.ip_prefix}.{128 + n // 254}.{1 + n % 254}"
+                ip = self.network.service_ip(next(self._ips))
                 if ip not in used:
                     break
 
@@ -371,7 +373,7 @@ class ServiceProxies(Controller):
     def _identify(self, peer: tuple[str, int], local: tuple[str, int]) -> dict | None:
         """The pod a connection comes from, if any (blocking: run in an executor)."""
         ip = peer[0]
-        if ip.startswith(self.ip_prefix + "."):
+        if self.network.is_pod_ip(ip):  # an isolated pod connects from its own IP
             for pod in self.store.list(POD, field_selector=f"status.podIP={ip}")[0]:
                 return pod
         inode = socket_inode(peer, local)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -35,10 +36,13 @@ from ..controllers.base import WorkQueue, work_loop
 from ..controllers.quantity import parse_quantity
 from ..images import Catalog, command_line, fill, placeholders
 from ..resources import CONFIGMAP, POD, PVC, SECRET, SERVICE
+from ..podnet import PodNet, PodNetError, PodNetwork
 from ..store import ApiError, Store, record_event
+from . import isolation
 from . import backoff, logs as logfiles, usage as procusage
 from .env import EnvError, build_env, decode_secret
-from .process import NOBODY, RunAs, Spawner, can_execute, chown_tree, make_traversable, signal_group, stop_main
+from .process import (NOBODY, RunAs, Spawner, can_execute, chown_tree, main_pid, make_traversable, signal_group,
+                      stop_main)
 from .probes import Prober
 from .rewrite import Rewriter, expand_vars
 from .status import (ContainerView, Conditions, Run, container_status, exit_reason, now_micro, pod_phase,
@@ -46,6 +50,12 @@ from .status import (ContainerView, Conditions, Run, container_status, exit_reas
 from .volumes import VolumeError, host_path, materialize, raw_data
 
 log = logging.getLogger("gameday.sandbox.kubelet")
+_KILL_PID1 = re.compile(r"(?:^|[\s;&|(`])kill(?:\s+-\S+)*(?:\s+\S+)*?\s+-?1(?=$|[\s;&|)`])")
+
+
+def signals_pid1(command: Sequence[str]) -> bool:
+    """Whether an exec'd command would signal PID 1 (`kill [-SIG] 1`, also in `sh -c`)."""
+    return bool(_KILL_PID1.search(" ".join(str(x) for x in command)))
 _OOM_WORDS = (b"out of memory", b"outofmemory", b"oom")
 
 
@@ -69,6 +79,7 @@ class Container:
     last_unhealthy: dict = field(default_factory=dict)
     memory_limit: float = 0.0
     stop_signal: int = signal.SIGTERM
+    layout: isolation.Layout | None = None  # the container's namespaces (isolated pods)
 
     @property
     def name(self) -> str:
@@ -90,6 +101,7 @@ class PodRuntime:
     setup_error: str = ""
     terminating: bool = False
     spec: dict = field(default_factory=dict)
+    net: PodNet | None = None
 
     def containers(self) -> list[Container]:
         return self.init + self.main
@@ -101,12 +113,16 @@ class PodRuntime:
 class Kubelet:
     def __init__(self, store: Store, node_name: str, state_dir: Path, catalog: Catalog, *,
                  pod_ip_prefix: str, service_ip=lambda name, ns: None, crashloop_base: float = 1.0,
-                 crashloop_cap: float = 20.0, node_ip: str = "127.0.0.1") -> None:
+                 crashloop_cap: float = 20.0, node_ip: str = "127.0.0.1",
+                 network: PodNetwork | None = None) -> None:
         self.store = store
         self.node_name = node_name
         self.state_dir = Path(state_dir)
         self.catalog = catalog
         self.pod_ip_prefix = pod_ip_prefix  # "127.B"
+        # Without a network of its own (a caller of the old signature), loopback pod IPs.
+        self.network = network or PodNetwork(int(pod_ip_prefix.split(".")[1]), isolated=False)
+        self.isolated = self.network.isolated
         self.service_ip = service_ip
         self.crashloop_base = crashloop_base
         self.crashloop_cap = crashloop_cap
@@ -168,6 +184,10 @@ class Kubelet:
                 pass
         for t in self._threads:
             t.join(timeout=5)
+        for rt in runtimes:
+            if rt.net is not None:
+                self.network.detach(rt.net.netns)
+                rt.net = None
         if self._spawner:
             self._spawner.stop()
 
@@ -185,6 +205,8 @@ class Kubelet:
                     return
         elif change.key in (CONFIGMAP.key, SECRET.key):
             self.queue.add(("refresh", change.obj["metadata"].get("namespace", "")))
+        elif change.key == SERVICE.key and self.isolated:
+            self.queue.add(("hosts", ""))
 
     def _resync(self) -> None:
         while not self._stop.wait(10.0):
@@ -204,6 +226,9 @@ class Kubelet:
     def _handle(self, key: tuple[str, str]) -> float | None:
         if key[0] == "refresh":
             self._refresh_volumes(key[1])
+            return None
+        if key[0] == "hosts":
+            self._refresh_hosts()
             return None
         return self.sync(key)
 
@@ -250,14 +275,23 @@ class Kubelet:
 
     def _allocate_ip(self) -> str:
         used = {rt.ip for rt in self.pods.values()}
-        for _ in range(127 * 254):
-            n = next(self._ip_counter) % (127 * 254)
-            ip = f"{self.pod_ip_prefix}.{1 + n // 254}.{1 + n % 254}"
-            if ip not in used:
-                return ip
-        raise RuntimeError("the sandbox ran out of pod IPs")
+        try:  # other nodes' pods share the block
+            used |= {p.get("status", {}).get("podIP") for p in self.store.list(POD)[0]}
+        except ApiError:
+            pass
+        return self.network.allocate_pod_ip(used)
 
     def _sync_containers(self, pod: dict, rt: PodRuntime) -> float | None:
+        if self.isolated and rt.net is None:
+            try:
+                rt.net = self.network.attach(rt.ip)
+            except PodNetError as exc:
+                if rt.setup_error != str(exc):
+                    record_event(self.store, pod, "FailedCreatePodSandBox",
+                                 f"Failed to create pod sandbox: {exc}", "Warning", "kubelet")
+                    log.error("kubelet: pod %s/%s: network namespace: %s", rt.namespace, rt.name, exc)
+                rt.setup_error = str(exc)
+                return 2.0
         if not rt.volumes or rt.setup_error:
             try:
                 rt.volumes = self._volumes(pod, rt)
@@ -315,6 +349,8 @@ class Kubelet:
         return lookup
 
     def _pod_rewriter(self, pod: dict, rt: PodRuntime, mounts: dict[str, str]) -> Rewriter:
+        if self.isolated:
+            return Rewriter()  # volumes at their mountPath, cluster names in /etc/hosts: nothing to rewrite
         return Rewriter(mounts=mounts, service_ip=self.service_ip, pod_ip=rt.ip)
 
     def _volumes(self, pod: dict, rt: PodRuntime) -> dict:
@@ -355,6 +391,24 @@ class Kubelet:
                     rt.volumes = self._volumes(pod, rt)
                 except VolumeError:
                     pass
+
+    def _refresh_hosts(self) -> None:
+        with self.lock:
+            runtimes = [rt for rt in self.pods.values() if rt.net is not None and not rt.terminating]
+        for rt in runtimes:
+            try:
+                self._write_etc(rt)
+            except (OSError, ApiError) as exc:
+                log.warning("kubelet: /etc/hosts of %s/%s: %s", rt.namespace, rt.name, exc)
+
+    def _write_etc(self, rt: PodRuntime) -> Path:
+        etc = rt.dir / "etc"
+        services = self.store.list(SERVICE)[0]
+        pods = self.store.list(POD)[0]
+        names = isolation.service_names(services, pods, rt.namespace, self.service_ip)
+        hostname = (rt.spec or {}).get("hostname") or rt.name
+        isolation.write_etc(etc, hostname, rt.ip, names)
+        return etc
 
     def _field(self, pod: dict, rt: PodRuntime, path: str) -> str:
         from .env import _field
@@ -413,7 +467,8 @@ class Kubelet:
             mounts[m["mountPath"]] = str(host / m["subPath"]) if m.get("subPath") else str(host)
             if m.get("subPath") and not (host / m["subPath"]).exists() and "." not in m["subPath"]:
                 (host / m["subPath"]).mkdir(parents=True, exist_ok=True)
-        rewriter = Rewriter(mounts=mounts, service_ip=self.service_ip, pod_ip=rt.ip)
+        rewriter = Rewriter() if self.isolated else Rewriter(mounts=mounts, service_ip=self.service_ip, pod_ip=rt.ip)
+        read_only = {m["mountPath"] for m in spec.get("volumeMounts") or [] if m.get("readOnly")}
         services = [s for s in self.store.list(SERVICE, rt.namespace)[0] if s.get("spec", {}).get("clusterIP")]
         pod_view = {**pod, "status": {**(pod.get("status") or {}), "podIP": rt.ip, "hostIP": self.node_ip}}
         try:
@@ -431,16 +486,27 @@ class Kubelet:
         argv = [rewriter(fill(x, values)) for x in command_line(image, command or None, args or None)]
         path = os.pathsep.join([rewriter(fill(p, values)) for p in image.path] +
                                [env.get("PATH") or os.environ.get("PATH", "/usr/bin:/bin")])
-        run_env = {"PATH": path, "HOSTNAME": pod["spec"].get("hostname") or rt.name, "HOME": str(cdir),
-                   "TMPDIR": str(cdir / "tmp"), "LANG": os.environ.get("LANG", "C.UTF-8"),
-                   **{k: v for k, v in env.items() if k != "PATH"}}
+        if self.isolated:
+            # The container's own /tmp and home, on the node's disk.
+            (cdir / "home").mkdir(parents=True, exist_ok=True)
+            mounts["/tmp"] = str(cdir / "tmp")
+            mounts["/home/sandbox"] = str(cdir / "home")
+            run_env = {"PATH": path, "HOSTNAME": pod["spec"].get("hostname") or rt.name, "HOME": "/home/sandbox",
+                       "LANG": os.environ.get("LANG", "C.UTF-8"), **{k: v for k, v in env.items() if k != "PATH"}}
+        else:
+            run_env = {"PATH": path, "HOSTNAME": pod["spec"].get("hostname") or rt.name, "HOME": str(cdir),
+                       "TMPDIR": str(cdir / "tmp"), "LANG": os.environ.get("LANG", "C.UTF-8"),
+                       **{k: v for k, v in env.items() if k != "PATH"}}
         cwd = spec.get("workingDir") or image.workdir
+        workdir = fill(cwd, values) if cwd else "/"
         cwd = rewriter(fill(cwd, values)) if cwd else str(cdir)
-        if not os.path.isdir(cwd):
+        if self.isolated or not os.path.isdir(cwd):
             cwd = str(cdir)
         if not argv:
             return self._start_failed(pod, rt, c, "no command specified")
         exe = argv[0] if os.sep in argv[0] else shutil.which(argv[0], path=path)
+        if self.isolated and exe is not None and not os.path.exists(exe):
+            exe = self._inside(exe, mounts)  # a program on a volume: seen at its host directory
         if exe is None or not os.path.exists(exe):
             return self._start_failed(pod, rt, c, f'exec: "{argv[0]}": executable file not found in $PATH')
         run_as = self._pod_user(pod, spec)
@@ -452,7 +518,21 @@ class Kubelet:
         if self._root:
             chown_tree(cdir, run_as)
             os.chmod(cdir, 0o755)
+        if self.isolated:
+            os.chmod(cdir / "tmp", 0o1777)  # the container's /tmp, as in an image: any user, sticky
         c.run_as, c.env, c.cwd, c.rewriter = run_as, run_env, cwd, rewriter
+        spawn_as, command_argv = run_as, [exe] + argv[1:]
+        if self.isolated:
+            try:
+                etc = self._write_etc(rt)
+            except OSError as exc:
+                return self._start_failed(pod, rt, c, f"failed to write /etc/hosts: {exc}")
+            c.layout = isolation.Layout(
+                netns=rt.net.netns, etc_dir=etc, workdir=workdir, run_as=run_as,
+                mounts=[isolation.Mount(h, p, p in read_only) for p, h in mounts.items()])
+            # The namespaces are made as root; setpriv inside becomes the container's user.
+            spawn_as = RunAs(os.geteuid(), os.getegid())
+            command_argv = isolation.bwrap_argv(c.layout, argv)  # argv[0] as written: found on PATH inside
         c.stop_signal = image.stop_signal
         limit = ((spec.get("resources") or {}).get("limits") or {}).get("memory")
         try:
@@ -468,8 +548,11 @@ class Kubelet:
             record_event(self.store, pod, "Pulled", f'Container image "{spec.get("image")}" already present on machine',
                          component="kubelet")
         try:
-            proc = self._spawner.popen([exe] + argv[1:], env=run_env, cwd=cwd, run_as=run_as,
-                                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            # A container's umask is 022 whatever the sandbox's (bwrap makes mount points with it).
+            proc = self._spawner.popen(command_argv, env=run_env, cwd=cwd, run_as=spawn_as,
+                                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                       umask=0o022 if self.isolated else -1)
+            proc.isolated = self.isolated  # stop_main signals the container's PID 1, not bwrap
         except (OSError, subprocess.SubprocessError) as exc:
             return self._start_failed(pod, rt, c, f"failed to start container process: {exc}")
         record_event(self.store, pod, "Created", f"Created container {c.name}", component="kubelet")
@@ -502,6 +585,14 @@ class Kubelet:
                                   lambda kind, msg, c=c, rt=rt: self._probe_failure(rt, c, kind, msg))
                 c.prober.start()
         return None
+
+    @staticmethod
+    def _inside(path: str, mounts: dict[str, str]) -> str:
+        """A container path's host path (the longest mount that holds it)."""
+        for mp in sorted(mounts, key=len, reverse=True):
+            if path == mp or path.startswith(mp.rstrip("/") + "/"):
+                return mounts[mp] + path[len(mp.rstrip("/")):]
+        return path
 
     def _start_failed(self, pod: dict, rt: PodRuntime, c: Container, message: str) -> float:
         record_event(self.store, pod, "Failed", f"Error: {message}", "Warning", "kubelet")
@@ -692,6 +783,9 @@ class Kubelet:
 
     def _forget(self, rt: PodRuntime) -> None:
         self.pods.pop((rt.namespace, rt.name), None)
+        if rt.net is not None:
+            self.network.detach(rt.net.netns)
+            rt.net = None
         shutil.rmtree(rt.dir, ignore_errors=True)
 
     # -- status ------------------------------------------------------------
@@ -818,6 +912,15 @@ class Kubelet:
         argv = [rewriter(str(x)) for x in command]
         if not argv:
             raise ApiError(400, "BadRequest", "you must specify at least one command for the container")
+        if c.layout is not None:
+            pid1 = main_pid(c.proc) if c.proc is not None else None
+            if pid1 is None:
+                raise ApiError(400, "BadRequest", f'container "{c.name}" in pod "{rt.name}" is not running')
+            out = subprocess.PIPE if capture else subprocess.DEVNULL
+            err = (subprocess.STDOUT if tty else subprocess.PIPE) if capture else subprocess.DEVNULL
+            return self._spawner.popen(isolation.nsenter_argv(pid1, c.run_as, c.layout.workdir, argv), env=c.env,
+                                       cwd=str(rt.dir), run_as=RunAs(os.geteuid(), os.getegid()), umask=0o022,
+                                       stdin=subprocess.PIPE if stdin else subprocess.DEVNULL, stdout=out, stderr=err)
         path = c.env.get("PATH", "")
         exe = argv[0] if os.sep in argv[0] else shutil.which(argv[0], path=path)
         out = subprocess.PIPE if capture else subprocess.DEVNULL
@@ -832,6 +935,9 @@ class Kubelet:
 
     def exec(self, namespace: str, pod: str, container: str, command: Sequence[str], stdin: bool = False,
              tty: bool = False):
+        if not self.isolated and signals_pid1(command):
+            raise ApiError(403, "Forbidden", "the sandbox's pods are not isolated here (it is not running as root "
+                           "with bwrap): PID 1 is the host's init, so signalling it is refused")
         rt, c = self._container(namespace, pod, container)
         if c.proc is None or c.proc.poll() is not None:
             raise ApiError(400, "BadRequest",

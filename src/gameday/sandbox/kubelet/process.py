@@ -15,6 +15,7 @@ import signal
 import stat
 import subprocess
 import threading
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -75,7 +76,7 @@ class Spawner:
                 fut.set_exception(exc)
 
     def popen(self, argv: list[str], *, env: dict, cwd: str, run_as: RunAs, stdin=None,
-              stdout=None, stderr=None) -> subprocess.Popen:
+              stdout=None, stderr=None, umask: int = -1) -> subprocess.Popen:
         fut: concurrent.futures.Future = concurrent.futures.Future()
         parent = os.getpid()
         setpriv = _setpriv()
@@ -90,7 +91,7 @@ class Spawner:
 
         def start() -> subprocess.Popen:
             return subprocess.Popen(argv, env=env, cwd=cwd, stdin=stdin, stdout=stdout, stderr=stderr,
-                                    start_new_session=True, close_fds=True, **kwargs)
+                                    start_new_session=True, close_fds=True, umask=umask, **kwargs)
         self._jobs.put((start, fut))
         return fut.result(timeout=60)
 
@@ -99,11 +100,40 @@ class Spawner:
         self._thread.join(timeout=5)
 
 
+def main_pid(proc: subprocess.Popen, wait: float = 5.0) -> int | None:
+    """The host PID of a container's main process. An isolated container's
+    Popen is bwrap, which stays outside as a monitor; the container's PID 1 is
+    its only child (waited for while bwrap sets the namespaces up, bounded)."""
+    if not getattr(proc, "isolated", False):
+        return proc.pid
+    known = getattr(proc, "pid1", None)
+    if known is not None:
+        return known
+    deadline = time.monotonic() + wait
+    while proc.poll() is None:
+        try:
+            with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+                children = f.read().split()
+        except OSError:
+            children = []
+        if children:
+            proc.pid1 = int(children[0])
+            return proc.pid1
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.01)  # bwrap forks its child within milliseconds; bounded above
+    return None
+
+
 def stop_main(proc: subprocess.Popen, sig: int) -> None:
     """Ask a container to stop: its stop signal to its main process only, as a
-    container runtime does (the rest of the group is killed when time is up)."""
+    container runtime does (the rest of the group is killed when time is up).
+    A PID 1 that has no handler for the signal ignores it, as in a container."""
+    pid = main_pid(proc)
+    if pid is None:
+        return  # not started yet, or gone: the group is killed when time is up
     try:
-        proc.send_signal(sig)
+        os.kill(pid, sig)
     except (ProcessLookupError, PermissionError):
         pass
 

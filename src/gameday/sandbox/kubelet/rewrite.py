@@ -1,6 +1,9 @@
-"""What stands in for container isolation: there are no mount or network
-namespaces, so the kubelet rewrites the strings a container sees (command,
-args, env values, the files of configMap/secret volumes):
+"""What stands in for container isolation where there is none (the sandbox
+not running as root, or bwrap missing: see podnet.isolation_available; an
+isolated pod has its volumes at their mountPath, cluster names in its
+/etc/hosts and its own loopback, and nothing is rewritten). Without mount or
+network namespaces the kubelet rewrites the strings a container sees
+(command, args, env values, the files of configMap/secret volumes):
 
 - each volume's mountPath (and each image directory) -> its host directory;
 - NAME.NS.svc.cluster.local / NAME.NS.svc -> the Service's cluster IP (the
