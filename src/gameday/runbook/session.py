@@ -137,7 +137,8 @@ class Workspace:
         skip = {".git", ".venv", "venv", "node_modules", "reports", ".gameday", "__pycache__", ".pytest_cache",
                 "build", ".whl", ".gl"}
         for entry in src.iterdir():
-            if entry.name in skip or entry.name.endswith(".egg-info"):
+            # .venv-platform and the like: a virtualenv (a GB with torch) copied per procedure fills the disk
+            if entry.name in skip or entry.name.endswith(".egg-info") or entry.name.startswith(".venv"):
                 continue
             target = dst / entry.name
             if target.exists():
