@@ -33,14 +33,11 @@ Feature: Emergency Response
   Scenario: P1 - job submissions fail while the database is scaled away
     The runbook's P1 response assesses and scales the API, but has no step
     for a database that is scaled away; the operator scales postgres back up,
-    which the runbook does not say (a gap in the runbook). Its line 2 (curl
-    to localhost inside the API pod) is not run: it needs the pod's own
-    localhost (pod isolation in the sandbox).
+    which the runbook does not say (a gap in the runbook).
 
     When the fault "scale-database-to-zero" is injected
     Then the alert "DatabaseDown" fires within 90s
-    When the operator carries out lines 1 of the runbook's "Response Actions (0-30 minutes)"
-    And the operator carries out lines 3 of the runbook's "Response Actions (0-30 minutes)"
+    When the operator carries out lines 1-3 of the runbook's "Response Actions (0-30 minutes)"
     And the operator carries out "scale-database-up":
       """
       kubectl scale deployment postgres --replicas=1 -n database
