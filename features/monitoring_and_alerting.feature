@@ -3,11 +3,13 @@ Feature: Monitoring and Alerting
   Each alert the runbook answers fires from the real alert rules in the real
   Prometheus, and its response procedure brings the platform back.
 
-  @p1 @slow @procedure:high-api-latency-alert
+  @p1 @slow @procedure:high-api-latency-alert @deviates:fewer-replicas-and-a-config-revert
   Scenario: High API latency from a configuration change is found and reverted
     The latency comes from a configuration change (the drill's api-latency
     knob in ConfigMap gaudi3-scale-config); the response scales up as the
-    runbook says, sees no improvement, finds the change and reverts it.
+    runbook says (to 3, not the runbook's 6, which a 2-core sandbox cannot
+    hold), sees no improvement, finds the change and reverts it, which the
+    runbook does not say.
 
     Given the steady state requires "/health/ready" of service "gaudi3-scale-api" in namespace "gaudi3-scale" to answer within 500ms
     And the platform is at steady state under a load of 4 users

@@ -6,9 +6,11 @@ Feature: Scaling Operations
   Background:
     Given the platform is at steady state under a load of 4 users
 
-  @p1 @procedure:scale-api-service
+  @p1 @procedure:scale-api-service @deviates:fewer-replicas-than-the-runbook
   Scenario: Scale the API up during high load and back
-    Scaling back stops a pod; the API drains its connections on SIGTERM,
+    The runbook scales to 8 replicas; here 3 (one more than the steady
+    state), which is what a 2-core sandbox holds, and its `watch kubectl top
+    pods` (interactive) is left to the runbook check. Scaling back stops a pod; the API drains its connections on SIGTERM,
     so users see no errors (the bound leaves room for a stray failure under
     this light load).
 
@@ -29,8 +31,11 @@ Feature: Scaling Operations
       | error_rate          | <= 5%  |
       | step:scale-api-up   | <= 30s |
 
-  @hpu @procedure:scale-training-workers
+  @hpu @procedure:scale-training-workers @deviates:fewer-trainers-than-the-runbook
   Scenario: Scale the training workers for a batch and back
+    The runbook scales to 3 trainers; here 2, which is what a 2-core
+    sandbox holds.
+
     When the operator carries out "scale-trainers-up":
       """
       kubectl scale deployment gaudi3-scale-trainer --replicas=2 -n gaudi3-scale
@@ -46,8 +51,13 @@ Feature: Scaling Operations
       | metric       | limit |
       | error_rate   | <= 1% |
 
-  @procedure:update-hpa-settings
+  @procedure:update-hpa-settings @deviates:hpa-threshold-field-is-not-autoscaling-v2
   Scenario: Update the API autoscaler's threshold and limits
+    Only the replica limit is patched, and put back afterwards: the
+    runbook's CPU threshold patch (`targetCPUUtilizationPercentage`) is an
+    autoscaling/v1 field, not one of the autoscaling/v2 HPA that kubectl
+    patches; `gameday runbook check` gives its verdict.
+
     When the operator carries out "update-hpa":
       """
       kubectl patch hpa gaudi3-scale-api-hpa -n gaudi3-scale -p '{"spec":{"maxReplicas":15}}'

@@ -4,6 +4,8 @@ from pytest_bdd import parsers, when
 
 from gameday.runbook.scenario import carry_out
 
+# parse patterns (not regexes) so `gameday steps` and the writing guide show them as written;
+# carry_out checks the range ("2", "2-3") and names the file when it is malformed
 WHOLE = 'the operator carries out the runbook\'s "{heading}"'
 PART = 'the operator carries out lines {lines} of the runbook\'s "{heading}"'
 

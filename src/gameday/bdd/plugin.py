@@ -34,6 +34,7 @@ TOPIC_MARKERS = {
     "smoke": "quick checks with no fault injected",
     "slow": "takes more than a few seconds",
     "sandbox": "needs a running sandbox cluster (every runbook scenario does)",
+    "isolation": "needs pod isolation in the sandbox (PID 1 the entrypoint, volumes at their mountPath)",
 }
 SCENARIO_KEY = pytest.StashKey[dict]()
 
@@ -61,13 +62,15 @@ def pytest_configure(config):
         config.addinivalue_line("markers", f"{name}: {doc}")
     config.addinivalue_line("markers", "runbook(section): the runbook section a scenario verifies (@runbook:<section>)")
     config.addinivalue_line("markers", "procedure(name): the runbook procedure a scenario verifies (@procedure:<slug>)")
+    config.addinivalue_line("markers", "deviates(reason): the scenario deliberately differs from the runbook (@deviates:<reason>)")
     if not config.pluginmanager.has_plugin("gameday-bdd-session"):
         config.pluginmanager.register(DrillSession(config), "gameday-bdd-session")
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_bdd_apply_tag(tag, function):
-    for prefix, mark, kw in (("runbook:", pytest.mark.runbook, "section"), ("procedure:", pytest.mark.procedure, "name")):
+    for prefix, mark, kw in (("runbook:", pytest.mark.runbook, "section"), ("procedure:", pytest.mark.procedure, "name"),
+                              ("deviates:", pytest.mark.deviates, "reason")):
         if tag.startswith(prefix):
             mark(**{kw: tag[len(prefix):]})(function)
             return True

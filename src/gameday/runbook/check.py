@@ -244,11 +244,19 @@ class Checker:
                 self.correct(proc, u, r, ws)
         return results
 
+    def _workdir(self) -> str:
+        """The runbook's folder relative to its repository ("" when it is the root)."""
+        try:
+            rel = self.runbook_path.resolve().parent.relative_to(Path(self.repo).resolve())
+        except ValueError:
+            return ""
+        return "" if str(rel) == "." else str(rel)
+
     def workspace(self, slug: str, programs: set[str]) -> Workspace:
         root = (self.reports_dir / "workspaces" / slug).resolve()
         hosts = self.hosts()
         ws = Workspace(root, self.repo, self.kubeconfig_text(), hosts.hosts_file(), hosts.ca_bundle,
-                       dict(self.settings.env))
+                       dict(self.settings.env), workdir=self._workdir())
         ws.prepare(programs)
         if hosts.curlrc:
             (root / "home/.curlrc").write_text(hosts.curlrc)

@@ -111,6 +111,10 @@ class Workspace:
     hosts_file: str = "127.0.0.1 localhost\n::1 localhost\n"
     ca_bundle: Path | None = None
     env: dict[str, str] = field(default_factory=dict)
+    # the runbook's own folder inside the repository: the operator starts there,
+    # so its relative paths (./scripts/..., ./backup-recovery/...) resolve as the
+    # runbook folder's README says, and git still finds the repository above
+    workdir: str = ""
 
     def prepare(self, programs: set[str]) -> None:
         for d in ("home/.kube", "tmp", "var-log", "backup", "bin", "repo", "etc"):
@@ -133,7 +137,8 @@ class Workspace:
         skip = {".git", ".venv", "venv", "node_modules", "reports", ".gameday", "__pycache__", ".pytest_cache",
                 "build", ".whl", ".gl"}
         for entry in src.iterdir():
-            if entry.name in skip or entry.name.endswith(".egg-info"):
+            # .venv-platform and the like: a virtualenv (a GB with torch) copied per procedure fills the disk
+            if entry.name in skip or entry.name.endswith(".egg-info") or entry.name.startswith(".venv"):
                 continue
             target = dst / entry.name
             if target.exists():
@@ -210,7 +215,7 @@ def run_block(ws: Workspace, block_text: str, name: str, skip_lines: set[int] = 
         for var in ("CURL_CA_BUNDLE", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"):
             env[var] = str(ws.ca_bundle)
     env.update(ws.env)
-    cwd = ws.root / "repo"
+    cwd = ws.root / "repo" / ws.workdir if ws.workdir else ws.root / "repo"
     argv = [*bwrap_argv(ws, cwd), "bash", "--noprofile", "--norc", str(prelude)]
     started = time.monotonic()
     timed_out = False

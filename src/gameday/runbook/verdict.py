@@ -172,7 +172,7 @@ def judge_unit(procedure: str, unit: Unit, session: SessionResult, expectation: 
         failures.append("NotFound: " + _first_match_line(output, "NotFound"))
     missing = [p for p in unit.programs if "/" in p and last_status == 127 and "No such file" in output]
     if missing:
-        failures = [f"the runbook's repository has no {missing[0]} (run from the repository root)"]
+        failures = [f"the runbook's repository has no {missing[0]} (run from the runbook's folder)"]
     if failures:
         res.verdict = "failed"
         res.reason = "; ".join(dict.fromkeys(failures)) + (f": {_last_line(output)}" if output.strip() else "")

@@ -17,7 +17,7 @@ METRICS = DURATION_METRICS + RATIO_METRICS + COUNT_METRICS
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0}
 
 _EXPR = re.compile(
-    r"^\s*(?P<metric>(?:step|phase):[A-Za-z0-9_.\-]+|[a-z0-9_]+)\s*(?P<op><=|>=|==|<|>)\s*"
+    r"^\s*(?P<metric>(?:step|phase):[A-Za-z0-9_.:\-]+|[a-z0-9_]+)\s*(?P<op><=|>=|==|<|>)\s*"
     r"(?P<num>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>ms|s|min|m|%)?\s*$")
 
 
