@@ -37,8 +37,11 @@ def observe(target, folder: Path) -> Seen:
                               if n["metadata"]["name"] not in SYSTEM_NAMESPACES))
 
     def named(kind: str) -> tuple[tuple[str, str], ...]:
+        # A workload its owners keep at 0 replicas (a canary between releases) is not part of
+        # the steady state: "ready" means its replicas serve, and it has none on purpose.
         return tuple(sorted((o["metadata"]["namespace"], o["metadata"]["name"]) for o in items("get", kind, "-A")
-                            if o["metadata"]["namespace"] in namespaces))
+                            if o["metadata"]["namespace"] in namespaces
+                            and (o.get("spec") or {}).get("replicas", 1) != 0))
     services = tuple(sorted((s["metadata"]["namespace"], s["metadata"]["name"],
                              bool(((s.get("status") or {}).get("loadBalancer") or {}).get("ingress")))
                             for s in items("get", "services", "-A") if s["metadata"]["namespace"] in namespaces))
