@@ -134,9 +134,10 @@ FAULTS = [
      "spec": {"backoffLimit": 1, "template": {"spec": {
          "restartPolicy": "Never", "terminationGracePeriodSeconds": 0,
          "containers": [_container(["sh", "-c", "exit 1"])]}}}},
-    # More replicas than the HPA's maximum: the HPA controller scales it down
-    # to the maximum and keeps it there (no metric needed for that).
-    _deployment("hpa-target", 3, {"containers": [_container(["sleep", "3600"])]}),
+    # Busy beyond its tiny CPU request (at the lowest priority, so it only takes
+    # idle time): the HPA controller wants more replicas than its maximum and
+    # holds the deployment at the maximum.
+    _deployment("hpa-target", 3, {"containers": [_container(["nice", "-n", "19", "sh", "-c", "while :; do :; done"])]}),
     {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
      "metadata": {"name": "hpa-target", "namespace": NS},
      "spec": {"minReplicas": 1, "maxReplicas": 2,
