@@ -105,8 +105,13 @@ def bwrap_argv(layout: Layout, argv: list[str]) -> list[str]:
     args += ["--proc", "/proc", "--dev", "/dev", "--ro-bind", "/sys", "/sys", "--dir", "/var", "--dir", "/run",
              "--symlink", "../run", "/var/run"]
     roots = ["/usr", "/etc", "/opt", "/sys", "/proc", "/dev", *runtime_dirs()]
+    # A runtime that lives under a path the pod mounts over (the project checked
+    # out under /tmp, where the pod gets its own /tmp) is bound after the mounts.
+    mount_points = [m.path.rstrip("/") or "/" for m in layout.mounts]
+    late = [d for d in roots[6:] if any(_under(d, [mp]) for mp in mount_points if mp != "/")]
     for d in roots[6:]:
-        args += ["--ro-bind", d, d]
+        if d not in late:
+            args += ["--ro-bind", d, d]
     if os.path.isdir("/opt"):
         args += ["--ro-bind", "/opt", "/opt"]
     # Longer paths after their parents, so that a volume inside another lands on top.
@@ -123,6 +128,8 @@ def bwrap_argv(layout: Layout, argv: list[str]) -> list[str]:
             made.add(d)
         args += ["--ro-bind" if m.read_only else "--bind", m.host, m.path]
         made.add(m.path.rstrip("/"))
+    for d in late:
+        args += ["--ro-bind", d, d]
     args += ["--hostname", layout_hostname(layout), "--chdir", layout.workdir or "/", "--"]
     if layout.run_as is not None and layout.run_as.uid != 0:
         args += ["setpriv", f"--reuid={layout.run_as.uid}", f"--regid={layout.run_as.gid}", "--clear-groups",
