@@ -27,10 +27,11 @@ def _pod(name, owner="rs-1", requests=None, **spec):
             "status": {"conditions": [{"type": "Ready", "status": "True"}]}}
 
 
-def test_default_config_has_two_cpu_nodes_and_a_gaudi_node(tmp_path):
+def test_default_config_has_two_cpu_nodes_and_an_accelerator_node(tmp_path):
     cfg = config.load(None)
-    assert [n.name for n in cfg.nodes] == ["sandbox-cpu-1", "sandbox-cpu-2", "sandbox-gaudi-1"]
-    assert cfg.nodes[2].labels["gaudi.habana.ai/gaudi"] == "true" and cfg.nodes[2].capacity["habana.ai/gaudi"]
+    # the harness's own default names no platform (deploy/sandbox/sandbox.yaml declares the Gaudi node)
+    assert [n.name for n in cfg.nodes] == ["sandbox-cpu-1", "sandbox-cpu-2", "sandbox-accel-1"]
+    assert cfg.nodes[2].labels["accelerator.example/present"] == "true" and cfg.nodes[2].capacity["vendor.example/accel"]
     one = tmp_path / "one.yaml"
     one.write_text("node: {name: solo}\n")
     assert [n.name for n in config.load(one).nodes] == ["solo"]
