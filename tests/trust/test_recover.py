@@ -3,6 +3,8 @@ undone, those of a live drill are left until they expire, `--dry-run`
 changes nothing."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from kubernetes import client
 
@@ -78,8 +80,16 @@ def test_lease_alive_is_pure():
 def test_drill_inject_of_a_kind_is_ledgered_and_rolled_back(cfg, bare_sandbox, tmp_path):
     from gameday.drill import Drill
     from gameday.target import Target
-    drill = Drill(Target.connect(bare_sandbox.kubeconfig), "kind-inject", tmp_path,
-                  steady_state=[{"deployment": "web", "ns": NS}], handle_signals=False)
+    from gameday.project.loader import load
+    root = Path(__file__).resolve().parents[2]
+    # the project's file with the bare sandbox's namespace inside its blast radius
+    text = (root / "gameday.yaml").read_text().replace(
+        "namespaces: [gaudi3-scale, database, monitoring]", f"namespaces: [gaudi3-scale, database, monitoring, {NS}]")
+    (root_copy := tmp_path / "gameday.yaml").write_text(text)
+    for name in ("runbook", "deploy", "loadtests", "features"):
+        (tmp_path / name).symlink_to(root / name)
+    drill = Drill(Target.connect(bare_sandbox.kubeconfig), "kind-inject", tmp_path / "reports",
+                  steady_state=[{"deployment": "web", "ns": NS}], handle_signals=False, project=load(root_copy))
     try:
         drill.inject("network-cut", selector="app=web", namespace=NS)
         assert recover_mod.count_left(cfg) == 1
