@@ -51,7 +51,7 @@ Feature: Monitoring and Alerting
       """
     And the operator carries out "stop-runaway-and-restart-trainer":
       """
-      kubectl delete pod gameday-hpu-hog -n gaudi3-scale
+      kubectl delete pod -l gameday.io/fault=accelerator-hog -n gaudi3-scale
       kubectl delete pod -l app.kubernetes.io/component=trainer -n gaudi3-scale
       """
     Then the platform recovers within 150s

@@ -273,6 +273,7 @@ class AlertWatcher(_Thread):
         self.timeline, self.on_change, self.interval = timeline, on_change, interval
         self.firing: dict[str, float] = {}
         self.by_source: dict[str, dict[str, dict]] = {}
+        self.polls = 0  # successful reads: "quiet" means nothing until the alerts were read once
         self.lock = threading.Lock()
         self._threads: list[threading.Thread] = []
 
@@ -302,6 +303,7 @@ class AlertWatcher(_Thread):
             now = time.time()
             if got is not None:
                 with self.lock:
+                    self.polls += 1
                     self.by_source[kind] = got
                     seen: dict[str, tuple[str, dict]] = {}
                     for source, alerts in self.by_source.items():
