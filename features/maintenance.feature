@@ -62,7 +62,8 @@ Feature: Maintenance Procedures
     runbook check` reports. It needs pod isolation in the sandbox (PID 1 is
     the container's entrypoint, /app/logs its volume): tagged @isolation.
 
-    Given the platform is at steady state under a load of 2 users
+    Given pods labelled "app.kubernetes.io/component=api" in namespace "gaudi3-scale" have their own PID namespace
+    And the platform is at steady state under a load of 2 users
     When the operator carries out lines 3-4 of the runbook's "Log Rotation and Cleanup"
     And the operator runs "kubectl exec deployment/gaudi3-scale-api -n gaudi3-scale -- grep 'Handling signal: usr1' /app/logs/error.log"
     Then the output shows "Handling signal: usr1"

@@ -53,3 +53,12 @@ def alert_is_not_firing(gameday_run, alert):
     drill's own fault is what makes it fire (an alert still firing from an
     earlier incident would hide the detection). Recovery does not wait for it."""
     gameday_run.await_alert_quiet(alert)
+
+
+@given(parsers.parse('pods labelled "{selector}" in namespace "{namespace}" have their own PID namespace'))
+def pods_have_their_own_pid_namespace(gameday_run, selector, namespace):
+    """Before any runbook line signals PID 1 (`kill -USR1 1`): reads
+    /proc/1/cmdline in each such pod through `kubectl exec` and requires the
+    container's entrypoint there, not this machine's init; the scenario is
+    skipped otherwise, so nothing outside the pod is ever signalled."""
+    gameday_run.require_own_pid_namespace(selector, namespace)

@@ -64,7 +64,8 @@ def test_logs_are_files_and_sigusr1_reopens_them(postgres, tmp_path):
             time.sleep(0.05)
         assert (logs / "error.log").exists()
 
-        # The runbook's rotation: archive, move the files away, `kill -USR1 1`.
+        # The runbook's rotation: archive, move the files away, SIGUSR1 to the
+        # server (here the gunicorn this test started itself, never PID 1).
         os.rename(access, logs / "access.log.1")
         api.proc.send_signal(signal.SIGUSR1)
         deadline = time.monotonic() + 30

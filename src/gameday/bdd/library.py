@@ -421,6 +421,29 @@ class ScenarioRun:
         if text not in self.last_answer.body:
             raise StepFailed(f"the answer of {self.last_answer.method} {self.last_answer.url} does not show {text!r}")
 
+    def require_own_pid_namespace(self, selector: str, namespace: str) -> None:
+        """Skip the scenario unless every running pod with these labels shows
+        its container's entrypoint as PID 1 (read from /proc/1/cmdline in the
+        pod), i.e. has a PID namespace of its own."""
+        import pytest
+        try:
+            host_init = open("/proc/1/cmdline", "rb").read().replace(b"\0", b" ").strip().decode(errors="replace")
+        except OSError:
+            host_init = ""
+        pods = [p for p in self._get_json(["get", "pods", "-n", namespace, "-l", selector])
+                if p.get("status", {}).get("phase") == "Running" and not p["metadata"].get("deletionTimestamp")]
+        if not pods:
+            raise StepFailed(f"no running pod labelled {selector} in namespace {namespace}")
+        for pod in pods:
+            name = pod["metadata"]["name"]
+            proc = self.target.kubectl(["exec", name, "-n", namespace, "--", "cat", "/proc/1/cmdline"], timeout=60)
+            pid1 = proc.stdout.replace("\0", " ").strip()
+            command = [*(pod["spec"]["containers"][0].get("command") or [])]
+            want = command[0].rsplit("/", 1)[-1] if command else ""
+            if proc.returncode != 0 or not pid1 or pid1 == host_init or (want and want not in pid1):
+                pytest.skip(f"pod {namespace}/{name} has no PID namespace of its own (PID 1 there: {pid1[:80]!r}); "
+                            f"the runbook's signal to PID 1 is not sent")
+
     def require(self, check: dict) -> None:
         """Add a check to the steady state (the default covers the API, the
         database and /health/ready). Declared before the drill starts, it is

@@ -7,7 +7,7 @@
   with replicas (the HPA), not with workers.
 - Access and error logs are files under $GAUDI3_LOG_DIR (/app/logs, an
   emptyDir), which the runbook's log rotation archives and then reopens with
-  `kill -USR1 1` (gunicorn's own SIGUSR1: reopen the log files). The error
+  the runbook's SIGUSR1 to the container's PID 1 (gunicorn's own SIGUSR1: reopen the log files). The error
   log also goes to stderr, so `kubectl logs` shows it.
 - SIGTERM drains: for $GAUDI3_API_DRAIN_SECONDS (2) the workers keep
   answering, each response with `Connection: close` so keep-alive clients
