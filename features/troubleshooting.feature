@@ -5,31 +5,41 @@ Feature: Troubleshooting Guide
   Background:
     Given the platform is at steady state under a load of 4 users
 
-  @p1 @procedure:pod-stuck-in-pending
-  Scenario: API pods stuck in Pending on a cordoned node are rescheduled
+  @p1 @procedure:pod-stuck-in-pending @deviates:pending-needs-its-cause-removed
+  Scenario: An API pod stuck in Pending after a drain is diagnosed and rescheduled
+    A maintenance drain of every node left them cordoned. The API's
+    PodDisruptionBudget (minAvailable 1) keeps one API pod serving on its
+    cordoned node; the replacement of the evicted one has nowhere to go and
+    stays Pending, and KubePodNotReady fires. The runbook's checks 1-3 run as
+    written (check 4, `kubectl get pv | grep Available`, is left to the runbook
+    check: the API has no volume claim, and grep without a match exits 1).
+    Finding against the runbook: its step 5, "force reschedule" (delete the
+    pod), does not help while the cause remains: the replacement is Pending
+    again. The procedure has no step that removes the cause; here the
+    operator uncordons the node, and the Pending pod is scheduled by itself.
+
     Given "<node-name>" names a node
     When the fault "drain-node" is injected
-    Then the alert "ApiDown" fires within 60s
-    And pods labelled "app.kubernetes.io/component=api" in namespace "gaudi3-scale" are Pending within 60s
+    Then a pod labelled "app.kubernetes.io/component=api" in namespace "gaudi3-scale" is Pending within 60s
+    And the alert "KubePodNotReady" fires within 60s
     Given "<pod-name>" names a pod labelled "app.kubernetes.io/component=api" in namespace "gaudi3-scale"
-    When the operator carries out "diagnose":
-      """
-      kubectl describe pod <pod-name> -n gaudi3-scale
-      kubectl get pods -o wide -n gaudi3-scale
-      """
+    When the operator carries out lines 1-3 of the runbook's "Pod Stuck in Pending"
     Then the output shows "Pending"
-    When the operator carries out "reschedule":
+    When the operator carries out line 5 of the runbook's "Pod Stuck in Pending"
+    Then a pod labelled "app.kubernetes.io/component=api" in namespace "gaudi3-scale" is Pending within 30s
+    When the operator carries out "remove-the-cause":
       """
+      kubectl get nodes
       kubectl uncordon <node-name>
-      kubectl delete pod <pod-name> -n gaudi3-scale
       """
     Then pods labelled "app.kubernetes.io/component=api" in namespace "gaudi3-scale" are Running within 90s
     And the platform recovers within 120s
     And the SLA is met:
-      | metric           | limit   |
-      | time_to_detect   | <= 60s  |
-      | step:reschedule  | <= 30s  |
-      | time_to_recover  | <= 180s |
+      | metric                  | limit   |
+      | time_to_detect          | <= 60s  |
+      | step:remove-the-cause   | <= 30s  |
+      | time_to_recover         | <= 180s |
+      | error_rate              | <= 1%   |
 
   @p1 @slow @procedure:pod-crashloopbackoff
   Scenario: A crash-looping API pod is diagnosed and its release undone

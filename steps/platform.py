@@ -27,7 +27,8 @@ def placeholder_names_object(gameday_run, placeholder, kind, selector, namespace
 
 @given(parsers.parse('"{placeholder}" names a node'))
 def placeholder_names_node(gameday_run, placeholder):
-    """Bind a runbook placeholder such as <node-name> to a node of the target."""
+    """Bind a runbook placeholder such as <node-name> to a node of the target:
+    when a command uses it, the one in trouble first (cordoned or not Ready)."""
     gameday_run.bind(placeholder, "node")
 
 

@@ -8,6 +8,7 @@ from gameday.runbook.scenario import carry_out
 # carry_out checks the range ("2", "2-3") and names the file when it is malformed
 WHOLE = 'the operator carries out the runbook\'s "{heading}"'
 PART = 'the operator carries out lines {lines} of the runbook\'s "{heading}"'
+ONE = 'the operator carries out line {line:d} of the runbook\'s "{heading}"'
 
 
 @when(parsers.parse(PART))
@@ -16,6 +17,13 @@ def operator_carries_out_runbook_lines(gameday_run, lines, heading):
     that runbook heading, run verbatim in bash like the runbook check does,
     timed as one step `step:<slug>:<lines>`."""
     carry_out(gameday_run, heading, lines)
+
+
+@when(parsers.parse(ONE))
+def operator_carries_out_runbook_line(gameday_run, line, heading):
+    """Command line `line` (counted from 1) of the procedure under that
+    runbook heading, run verbatim in bash, timed as `step:<slug>:<line>`."""
+    carry_out(gameday_run, heading, str(line))
 
 
 @when(parsers.parse(WHOLE))

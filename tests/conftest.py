@@ -18,3 +18,45 @@ def bare_kubeconfig(bare_sandbox):
 def sandbox_kubeconfig(sandbox):
     """The platform sandbox's kubeconfig path."""
     return sandbox.kubeconfig
+
+
+# --- order: one sandbox at a time on a 2-core machine -------------------------
+# Tests without a sandbox first, then those that start their own, then the
+# bare sandbox's (stopped after its last test), then the platform sandbox's,
+# the runbook features last (they run against the platform sandbox the
+# session started). Stable within a group: a module keeps its own order.
+_PLATFORM = ("sandbox", "sandbox_kubeconfig", "gameday_target", "gameday_run")
+_BARE = ("bare_sandbox", "bare_kubeconfig")
+
+
+def _group(item) -> int:
+    names = set(getattr(item, "fixturenames", ()))
+    if item.nodeid.startswith("features/"):
+        return 4
+    if names.intersection(_PLATFORM):
+        return 3
+    if names.intersection(_BARE):
+        return 2
+    if item.get_closest_marker("sandbox"):
+        return 1
+    return 0
+
+
+def _uses_bare(item) -> bool:
+    return bool(set(getattr(item, "fixturenames", ())).intersection(_BARE))
+
+
+def pytest_collection_modifyitems(session, config, items):
+    items.sort(key=_group)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After the bare sandbox's last test, stop it: the platform's tests
+    (and the features) then have the machine's cores to themselves."""
+    if not _uses_bare(item):
+        return
+    rest = item.session.items[item.session.items.index(item) + 1:]
+    if not any(_uses_bare(i) for i in rest):
+        from gameday.sandbox import testing
+        testing.release("bare_sandbox")

@@ -114,4 +114,9 @@ def test_step_phrases_are_distinct():
     assert whole.parse('the operator carries out the runbook\'s "Vacuum and Analyze"')["heading"] == "Vacuum and Analyze"
     assert not whole.parse('the operator carries out lines 2-3 of the runbook\'s "Vacuum and Analyze"')
     assert part.parse('the operator carries out lines 2-3 of the runbook\'s "Vacuum and Analyze"')["lines"] == "2-3"
+    one = parse.compile(s.ONE)
+    assert one.parse('the operator carries out line 5 of the runbook\'s "Pod Stuck in Pending"')["line"] == 5
+    assert not one.parse('the operator carries out lines 2-3 of the runbook\'s "Vacuum and Analyze"')
+    assert not part.parse('the operator carries out line 5 of the runbook\'s "Pod Stuck in Pending"')
     assert s.operator_carries_out_runbook.__doc__ and s.operator_carries_out_runbook_lines.__doc__
+    assert s.operator_carries_out_runbook_line.__doc__

@@ -10,8 +10,9 @@ from kubernetes import client, config
 WAIT = 90.0  # generous: two shared cores
 
 
-def eventually(check, timeout: float = WAIT, interval: float = 0.1, what: str = "condition"):
-    """Poll check() until it returns a truthy value; fail after timeout with the last value."""
+def eventually(check, timeout: float = WAIT, interval: float = 0.1, what: str = "condition", detail=None):
+    """Poll check() until it returns a truthy value; fail after timeout with
+    the last value (and `detail()`, what the failure needs to be understood)."""
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -23,7 +24,13 @@ def eventually(check, timeout: float = WAIT, interval: float = 0.1, what: str = 
             if last:
                 return last
         time.sleep(interval)
-    raise AssertionError(f"{what} not reached within {timeout:g}s (last: {last!r})")
+    extra = ""
+    if detail is not None:
+        try:
+            extra = f"; {detail()}"
+        except Exception as exc:  # a report about a failure must not hide it
+            extra = f"; (no detail: {exc})"
+    raise AssertionError(f"{what} not reached within {timeout:g}s (last: {last!r}){extra}")
 
 
 def api_client(sb) -> client.ApiClient:

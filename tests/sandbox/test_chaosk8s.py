@@ -64,6 +64,11 @@ def test_scale_and_rollout_deployment(secrets, core):
 
 def test_drain_nodes(bare_sandbox, secrets, core):
     node = bare_sandbox.config.node.name
+    # chaosk8s's drain iterates ownerReferences without a None check: a bare pod
+    # on the node (another test's leftover) would end it in a TypeError.
+    bare = [f"{p.metadata.namespace}/{p.metadata.name}" for p in core.list_pod_for_all_namespaces(
+        field_selector=f"spec.nodeName={node}").items if not p.metadata.owner_references]
+    assert not bare, f"unmanaged pods left on {node} by earlier tests: {bare}"
     before = _web_uids(core)
     try:
         drained = drain_nodes(name=node, delete_pods_with_local_storage=True, timeout=120, secrets=secrets)

@@ -17,7 +17,7 @@ from gameday.timeline import read
 from tests.sandbox.helpers import eventually
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
-QUIET = [{"statefulset": "postgres", "ns": "database"}, {"alerts_quiet": "critical"}]
+QUIET = [{"deployment": "postgres", "ns": "database"}, {"alerts_quiet": "critical"}]
 
 
 def test_scenario_waits_for_a_leftover_critical_alert(sandbox, tmp_path):

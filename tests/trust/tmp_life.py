@@ -25,15 +25,21 @@ def main(state: str) -> int:
         core = client.CoreV1Api(config.new_client_from_config(config_file=str(sb.kubeconfig)))
         core.create_namespaced_pod("sbtest", {"metadata": {"name": "pg"}, "spec": {"containers": [{
             "name": "postgres", "image": "postgres:15", "env": [{"name": "POSTGRES_PASSWORD", "value": "x"}]}]}})
+        # The server's socket, where the pod sees it (PG_SOCKET_DIR: the pod's
+        # own /run when isolated, the sandbox's run directory otherwise).
+        probe = ["kubectl", "--kubeconfig", str(sb.kubeconfig), "exec", "pg", "-n", "sbtest", "--", "sh", "-c",
+                 'test -S "$PG_SOCKET_DIR/.s.PGSQL.5432" && echo "$PG_SOCKET_DIR/.s.PGSQL.5432"']
         deadline = time.monotonic() + 180
-        sockets: list = []
-        while time.monotonic() < deadline and not sockets:
-            sockets = list(Path(state).glob("run/pg-*/.s.PGSQL.5432"))
-            time.sleep(0.5)
-        if not sockets:
-            print("no postgres socket under the state directory", flush=True)
+        socket = ""
+        while time.monotonic() < deadline and not socket:
+            out = subprocess.run(probe, capture_output=True, text=True, timeout=60)
+            socket = out.stdout.strip() if out.returncode == 0 else ""
+            if not socket:
+                time.sleep(1)
+        if not socket:
+            print("the postgres pod never had its socket", flush=True)
             return 1
-        print(f"socket: {sockets[0]}", flush=True)
+        print(f"socket: {socket}", flush=True)
         cfg = {"kubeconfig_path": str(sb.kubeconfig)}
         led = Ledger(cfg).open()
         kind = KINDS["network-cut"]

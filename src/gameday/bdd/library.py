@@ -194,10 +194,15 @@ class ScenarioRun:
             ph = self.project.placeholders[f"<{name}>"]
             return ph.value
         if b.kind == "node":
-            items = self._get_json(["get", "nodes"])
+            items = self._get_json(["get", "nodes"] + (["-l", b.selector] if b.selector else []))
             if not items:
                 raise StepFailed(f"<{name}>: the target has no nodes")
-            return items[0]["metadata"]["name"]
+            # The one in trouble first: cordoned or not Ready.
+            def node_trouble(i: dict) -> tuple:
+                ready = any(c.get("type") == "Ready" and c.get("status") == "True"
+                            for c in i.get("status", {}).get("conditions") or [])
+                return (not i.get("spec", {}).get("unschedulable") and ready, i["metadata"]["name"])
+            return sorted(items, key=node_trouble)[0]["metadata"]["name"]
         items = self._get_json(["get", f"{b.kind}s", "-n", b.namespace, "-l", b.selector])
         items = [i for i in items if not i["metadata"].get("deletionTimestamp")]
         if not items:

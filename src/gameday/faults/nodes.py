@@ -21,7 +21,8 @@ def _drain(configuration, ledger, fault_id, node=None, node_selector=None, pod_s
     nodes = _nodes(configuration, node, node_selector)
     if not nodes:
         raise UserError(f"node-drain: no node matches {node or node_selector!r}")
-    drained, evicted = [], []
+    from kubernetes.client.rest import ApiException
+    drained, evicted, blocked = [], [], []
     for n in nodes:
         was = bool(n.spec.unschedulable)
         ann = marks.with_entry(n.metadata, ledger, "node-drain", fault_id, {"unschedulable": was})
@@ -37,9 +38,17 @@ def _drain(configuration, ledger, fault_id, node=None, node_selector=None, pod_s
             if p.metadata.deletion_timestamp or any(o.kind == "DaemonSet" for o in p.metadata.owner_references or []):
                 continue
             body = client.V1Eviction(metadata=client.V1ObjectMeta(name=p.metadata.name, namespace=p.metadata.namespace))
-            ignore_not_found(api.create_namespaced_pod_eviction, p.metadata.name, p.metadata.namespace, body)
+            try:
+                ignore_not_found(api.create_namespaced_pod_eviction, p.metadata.name, p.metadata.namespace, body)
+            except ApiException as exc:
+                if exc.status != 429:
+                    raise
+                # "Cannot evict pod as it would violate the pod's disruption budget":
+                # the pod keeps running on its cordoned node, as under `kubectl drain`.
+                blocked.append(f"{p.metadata.namespace}/{p.metadata.name}")
+                continue
             evicted.append(f"{p.metadata.namespace}/{p.metadata.name}")
-    return {"nodes": drained, "evicted": evicted}
+    return {"nodes": drained, "evicted": evicted, "blocked_by_disruption_budget": blocked}
 
 
 def restore_node(configuration, node, entries: list[tuple[str, dict]]) -> None:
@@ -62,7 +71,8 @@ def _check(p: dict, where: str) -> None:
 
 
 NODE_DRAIN = FaultKind(
-    "node-drain", "Cordon nodes and evict their pods (all, or those `pod_selector` picks), as `kubectl drain`.",
+    "node-drain", "Cordon nodes and evict their pods (all, or those `pod_selector` picks), as `kubectl drain`; "
+    "a pod its disruption budget protects (429) keeps running and is reported.",
     (Param("node", "name", "the node", None),
      Param("node_selector", "selector", "or a label selector of nodes", None),
      Param("pod_selector", "selector", "evict only these pods", None),

@@ -69,9 +69,11 @@ POD_KILL = FaultKind(
 
 
 # -- process-freeze -----------------------------------------------------------
-# Known limit: in a container with its own PID namespace, the kernel ignores
-# SIGSTOP sent from inside the namespace to its PID 1, so a server that is the
-# container's PID 1 is not frozen this way (its children are).
+# In a container with its own PID namespace the kernel ignores SIGSTOP sent
+# from inside the namespace to its PID 1, so a server that is the container's
+# PID 1 is not frozen this way (its children, e.g. gunicorn's workers, are):
+# the fault checks each process did stop, reports those that kept running,
+# and fails, undone, when nothing froze.
 # Run inside the container (pods/exec): signal every process that shares this
 # shell's HOME and user, except the shell itself and the exec chain above it.
 # In a container that is the container's processes; in the sandbox (one
@@ -94,21 +96,47 @@ for d in /proc/[0-9]*; do
   kill -"$sig" "$q" 2>/dev/null && done_="$done_ $q"
 done
 echo "signalled:$done_"
+# A stop is delivered at once, or never (a PID namespace's init ignores it).
+if [ "$sig" = STOP ]; then
+  n=0; left="$done_"
+  while [ -n "$left" ] && [ $n -lt 20 ]; do
+    still=""
+    for q in $left; do
+      case "$(awk '/^State:/{print $2}' /proc/$q/status 2>/dev/null)" in T|t|"") ;; *) still="$still $q";; esac
+    done
+    left="$still"; [ -n "$left" ] && sleep 0.1; n=$((n + 1))
+  done
+  echo "running:$left"
+  for q in $left; do echo "cmd:$q:$(cat /proc/$q/cmdline 2>/dev/null | tr '\0' ' ' | cut -c1-80)"; done
+fi
 '''
 
 
 def signal_container(configuration, pod: str, namespace: str, container: str | None, sig: str) -> list[int]:
-    """Send `sig` (STOP or CONT) to a container's processes via pods/exec."""
+    """Send `sig` (STOP or CONT) to a container's processes via pods/exec;
+    the PIDs signalled (for STOP: those that did stop)."""
+    return _signal(configuration, pod, namespace, container, sig)[0]
+
+
+def _signal(configuration, pod: str, namespace: str, container: str | None, sig: str) -> tuple[list[int], list[str]]:
+    """(PIDs signalled, and for STOP stopped; the processes that kept running,
+    as "PID command")."""
     from kubernetes.stream import stream
     api = core(configuration)
     kwargs = {"container": container} if container else {}
     out = stream(api.connect_get_namespaced_pod_exec, pod, namespace,
                  command=["sh", "-c", _SIGNAL_SCRIPT, "gameday-signal", sig],
                  stderr=True, stdin=False, stdout=True, tty=False, _request_timeout=30, **kwargs)
-    line = next((ln for ln in str(out).splitlines() if ln.startswith("signalled:")), "")
+    lines = str(out).splitlines()
+    line = next((ln for ln in lines if ln.startswith("signalled:")), "")
     if not line:
         raise RuntimeError(f"process-freeze: signalling {namespace}/{pod} said {str(out)[:200]!r}")
-    return [int(x) for x in line.split(":", 1)[1].split()]
+    pids = [int(x) for x in line.split(":", 1)[1].split()]
+    running = {int(x) for x in next((ln for ln in lines if ln.startswith("running:")), "running:").split(":", 1)[1]
+               .split()}
+    cmds = {int(ln.split(":")[1]): ln.split(":", 2)[2].strip() for ln in lines
+            if ln.startswith("cmd:") and ln.split(":")[1].isdigit()}
+    return [q for q in pids if q not in running], [f"{q} {cmds.get(q, '')}".strip() for q in sorted(running)]
 
 
 def _annotate_pod(configuration, pod, value: str | None) -> None:
@@ -121,14 +149,25 @@ def _freeze(configuration, ledger, fault_id, selector, namespace, container=None
     if not pods:
         raise UserError(f"process-freeze: no running pod matches {selector!r} in namespace {namespace}")
     victims = pods if all else random.sample(pods, min(len(pods), count or 1))
-    frozen = []
+    frozen: list[str] = []
+    kept: list[str] = []
     for p in victims:
         # Recorded on the pod before its processes stop: what to resume.
         _annotate_pod(configuration, p, marks.with_entry(p.metadata, ledger, "process-freeze", fault_id,
                                                           {"container": container}))
-        signal_container(configuration, p.metadata.name, namespace, container, "STOP")
+        stopped, running = _signal(configuration, p.metadata.name, namespace, container, "STOP")
         frozen.append(p.metadata.name)
-    return {"pods": frozen}
+        if running:
+            kept.append(f"{p.metadata.name}: {', '.join(running)}")
+        if not stopped:
+            # Nothing froze: a container whose only process is its PID 1 (the kernel
+            # ignores SIGSTOP sent to a PID namespace's init from inside it). The
+            # failed inject is rolled back (FaultKind.inject): the pods resumed.
+            raise UserError(f"process-freeze: nothing in pod {namespace}/{p.metadata.name} could be frozen: "
+                            f"its processes ({'; '.join(running) or 'none'}) kept running. A container's PID 1 "
+                            "ignores SIGSTOP sent from inside its PID namespace (pods/exec), so only a "
+                            "container with other processes (a server's workers) can be frozen")
+    return {"pods": frozen, "not_frozen": kept}
 
 
 def restore_pod(configuration, pod, entries: list[tuple[str, dict]]) -> None:

@@ -19,7 +19,8 @@ A catalog is a YAML mapping from an image repository (optionally with
 Placeholders: `{python}` (the sandbox's interpreter), `{python_bindir}` (its
 directory: the console scripts installed with it), `{pg_bindir}`
 (PostgreSQL's server binaries), `{pod_ip}`, `{pod_name}`, `{namespace}`,
-`{run_dir}` (a short directory of the sandbox's own for sockets, never /tmp),
+`{run_dir}` (a short directory for sockets: the sandbox's own, never /tmp;
+in an isolated pod, the pod's own /run),
 and `{catalog_dir}` (the directory of the catalog file itself, filled when it
 is read: how a project's catalog names programs it ships, e.g. its own venv).
 The registry (`docker.io/`, `library/`) and a digest are ignored when matching.

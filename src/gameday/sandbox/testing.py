@@ -65,15 +65,33 @@ def state_dir(name: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"gameday-{name}-"))
 
 
+# Session sandboxes still running, by fixture name: `release` stops one
+# before the session ends (the suite's conftest does, after its last user).
+_LIVE: dict[str, tuple[Sandbox, Path]] = {}
+
+
+def release(name: str) -> bool:
+    """Stop the session sandbox of fixture `name` now and remove its state
+    directory (the fixture's own teardown then has nothing left to do).
+    True when one was running."""
+    live = _LIVE.pop(name, None)
+    if live is None:
+        return False
+    sb, path = live
+    sb.stop()
+    shutil.rmtree(path, ignore_errors=True)
+    return True
+
+
 @pytest.fixture(scope="session")
 def bare_sandbox():
     path = state_dir("bare-sandbox")
     sb = start(path, config=TEST_CONFIG)
+    _LIVE["bare_sandbox"] = (sb, path)
     try:
         yield sb
     finally:
-        sb.stop()
-        shutil.rmtree(path, ignore_errors=True)
+        release("bare_sandbox")
 
 
 @pytest.fixture(scope="session")
@@ -82,6 +100,7 @@ def sandbox():
         pytest.skip(f"{PLATFORM_CONFIG.relative_to(ROOT)} does not exist yet: no reference platform to deploy")
     path = state_dir("sandbox")
     sb = start(path, config=PLATFORM_CONFIG)
+    _LIVE["sandbox"] = (sb, path)
     before = os.environ.get("KUBECONFIG")
     os.environ["KUBECONFIG"] = str(sb.kubeconfig)
     try:
@@ -91,5 +110,4 @@ def sandbox():
             os.environ.pop("KUBECONFIG", None)
         else:
             os.environ["KUBECONFIG"] = before
-        sb.stop()
-        shutil.rmtree(path, ignore_errors=True)
+        release("sandbox")

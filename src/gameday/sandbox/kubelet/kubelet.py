@@ -459,7 +459,9 @@ class Kubelet:
             delay = max(self.crashloop_base, backoff.next_delay(c.crashes, self.crashloop_base, self.crashloop_cap))
             c.backoff_until = time.monotonic() + delay
             return delay
-        values = placeholders(rt.ip, rt.name, rt.namespace, str(self.run_dir))
+        # An isolated pod has its own /run (a short path inside the pod: the
+        # sandbox's run directory may lie under the /tmp the pod gets for itself).
+        values = placeholders(rt.ip, rt.name, rt.namespace, "/run" if self.isolated else str(self.run_dir))
         mounts: dict[str, str] = {}
         cdir = rt.dir / "containers" / c.name
         (cdir / "tmp").mkdir(parents=True, exist_ok=True)
