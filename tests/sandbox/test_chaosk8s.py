@@ -40,7 +40,16 @@ def _web_uids(core) -> set[str]:
     return {p.metadata.uid for p in core.list_namespaced_pod(NS, label_selector="app=web").items}
 
 
+def _settled(core) -> bool:
+    """Two web pods, none terminating (an earlier test's rollout or scale may
+    still be finishing): terminate_pods picks among every pod it lists."""
+    pods = core.list_namespaced_pod(NS, label_selector="app=web").items
+    return len(pods) == 2 and not any(p.metadata.deletion_timestamp for p in pods) and all(
+        any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or []) for p in pods)
+
+
 def test_terminate_pods_then_fully_available(secrets, core):
+    eventually(lambda: _settled(core), what="two ready web pods, none terminating")
     before = _web_uids(core)
     terminate_pods(label_selector="app=web", ns=NS, qty=1, secrets=secrets)
     eventually(lambda: len(_web_uids(core) - before) >= 1, what="a replacement pod")
