@@ -4,7 +4,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p reports
-python -m pytest --junitxml=reports/test-results.xml "$@"
+# The slowest tests, printed with the result: where the suite's time goes.
+python -m pytest --junitxml=reports/test-results.xml --durations=25 "$@"
 rc=$?
 if [ $rc -eq 5 ]; then
   echo "make test: error: pytest collected no test" >&2

@@ -160,7 +160,9 @@ class ScenarioRun:
         joins, the page receiver and Alertmanager's route to it."""
         if self._person is None:
             from ..human.oncall import PersonOnCall, paging_of
-            self._person = PersonOnCall(self.drill, paging_of(self.project),
+            folder = Path(self.drill.reports_dir)
+            run_reports = (folder.parent.parent,) if folder.parent.name == "scenarios" else ()
+            self._person = PersonOnCall(self.drill, paging_of(self.project), publish_to=run_reports,
                                         allow_contexts=tuple(getattr(self.project, "contexts", ()) or ())).__enter__()
         return self._person
 

@@ -47,8 +47,11 @@ def paging_of(project) -> Paging:
 
 class PersonOnCall:
     def __init__(self, drill, paging: Paging = Paging(), *, allow_contexts: tuple[str, ...] = (),
-                 out=None, stdin=None):
+                 out=None, stdin=None, publish_to: tuple = ()):
         self.drill = drill
+        # Where `gameday shell` looks for the running drill: the drill's own
+        # folder, and the reports folder of the whole run (`--reports`).
+        self.publish_to = [Path(drill.reports_dir), *(Path(p) for p in publish_to)]
         self.paging = paging
         folder = Path(drill.reports_dir) / f"{drill.slug}.operator"
         self.session = Session.create(folder, kubeconfig=str(drill.target.kubeconfig), context=drill.target.context,
@@ -57,10 +60,10 @@ class PersonOnCall:
         self.out = out or sys.stdout
         self.operator = HumanOperator(drill.timeline, self.session, out=self.out, stdin=stdin)
         self.receiver: PageReceiver | None = None
-        self._pointer: Path | None = None
+        self._pointers: list[Path] = []
 
     def __enter__(self) -> "PersonOnCall":
-        self._pointer = self.session.publish(self.drill.reports_dir)
+        self._pointers = [self.session.publish(d) for d in dict.fromkeys(self.publish_to)]
         host = self.paging.listen_host or reachable_host(self.drill.target)
         self.receiver = PageReceiver(self.session, host, self.paging.listen_port).start()
         am = self.drill.target.service_url(self.paging.alertmanager_service, self.paging.alertmanager_namespace)
@@ -78,8 +81,9 @@ class PersonOnCall:
         self.operator.close()
         if self.receiver:
             self.receiver.close()
-        if self._pointer and self._pointer.exists() and self._pointer.read_text().strip() == str(self.session.folder):
-            self._pointer.unlink()
+        for pointer in self._pointers:
+            if pointer.exists() and pointer.read_text().strip() == str(self.session.folder):
+                pointer.unlink()
 
     # --- the person's part ------------------------------------------------
     def page(self, alert: str, within: float) -> dict | None:

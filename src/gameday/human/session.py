@@ -148,6 +148,10 @@ def find(reports_dir: str | os.PathLike = "reports", explicit: str | None = None
     folder = explicit or os.environ.get(SESSION_ENV)
     if not folder:
         pointer = Path(reports_dir) / POINTER
+        if not pointer.exists() and Path(reports_dir) == Path("reports"):
+            # `gameday drill` writes under reports/drill unless told otherwise
+            pointer = Path(reports_dir) / "drill" / POINTER if (Path(reports_dir) / "drill" / POINTER).exists() \
+                else pointer
         if not pointer.exists():
             raise FileNotFoundError(f"{pointer}: no drill is waiting for an operator; start one with "
                                     f"`gameday drill --operator human`, or pass --session DIR")

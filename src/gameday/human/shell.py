@@ -107,5 +107,5 @@ def run(args) -> int:
 def register(subparsers) -> None:
     p = subparsers.add_parser("shell", help="an operator shell on the running drill's target; every command is logged")
     p.add_argument("--session", help="the drill's operator session folder (default: the one in reports/)")
-    p.add_argument("--reports", default="reports", help="the reports folder of the drill (default: reports)")
+    p.add_argument("--reports", default="reports", help="the reports folder of the drill (default: reports, or reports/drill where `gameday drill` writes)")
     p.set_defaults(func=run)
