@@ -27,6 +27,7 @@ Feature: Emergency Response
       | time_to_detect                  | <= 60s  |
       | time_to_recover                 | <= 120s |
       | step:immediate-mitigation:1-1   | <= 30s  |
+      | time_to_notify                  | <= 5m   |
       | lost_writes                     | == 0    |
 
   @p1 @slow @procedure:response-actions-0-30-minutes @deviates:runbook-p1-has-no-database-step

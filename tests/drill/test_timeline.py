@@ -11,7 +11,8 @@ CONTRACT = {"drill_started", "steady_state_met", "steady_state_failed", "fault_i
             "probe_ok", "alert_firing", "alert_resolved", "step_started", "step_finished",
             "steady_state_restored", "rollback_started", "rollback_finished", "load_sample", "writes_acked",
             "writes_verified", "training_progress", "pod_status", "abort", "recovered", "drill_finished",
-            "page_received", "operator_acknowledged", "operator_command", "operator_step_review"}
+            "page_received", "operator_acknowledged", "operator_command", "operator_step_review",
+            "notification_received"}
 
 
 def test_every_contract_kind_is_declared_once_and_documented():

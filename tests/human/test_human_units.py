@@ -2,6 +2,7 @@
 runbook, the session files, the Alertmanager route, the new SLA metrics."""
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -124,3 +125,47 @@ def test_the_report_draws_the_persons_page_ack_and_commands():
     assert {"t": 12.0, "label": "paged: ApiDown", "cls": "person"} in marks
     assert {"t": 42.0, "label": "acknowledged: shell", "cls": "person"} in marks
     assert {"t": 50.0, "label": "ran: kubectl scale deployment api --replicas=5 (exit 0)", "cls": "command"} in marks
+
+
+def test_checkable_effects_are_read_from_the_runbook_block():
+    from gameday.human.effects import Expectation, expectations
+    block = """# 1. Scale up healthy replicas
+kubectl scale deployment gaudi3-scale-api --replicas=5 -n gaudi3-scale
+kubectl get pods -n gaudi3-scale
+kubectl rollout restart deployment/gaudi3-scale-api \\
+  -n gaudi3-scale
+kubectl scale sts/postgres --replicas 1 --namespace database
+kubectl scale deployment x --replicas=3 | tee out
+"""
+    assert expectations(block) == [
+        Expectation("scale", "deployment", "gaudi3-scale-api", "gaudi3-scale", 5),
+        Expectation("restart", "deployment", "gaudi3-scale-api", "gaudi3-scale"),
+        Expectation("scale", "statefulset", "postgres", "database", 1)]
+    assert expectations("kubectl get pods -n x\nkubectl scale deployment y -n x\n") == []
+
+
+def test_a_step_ends_when_its_effect_is_seen(tmp_path):
+    from gameday.human.effects import effect_of
+    from gameday.human.operator import HumanOperator
+    from gameday.timeline import TimelineWriter
+
+    class Dep:  # a client model of a Deployment, as the kubernetes client returns it
+        def __init__(self, replicas):
+            self.spec = type("S", (), {"replicas": replicas, "template": type("T", (), {"metadata": None})()})()
+
+    seen = {"replicas": 2}
+
+    class Apps:
+        def read_namespaced_deployment(self, name, namespace, _request_timeout=None):
+            assert (name, namespace) == ("api", "shop")
+            return Dep(seen["replicas"])
+
+    target = type("Target", (), {"apps": lambda self: Apps()})()
+    block = "kubectl scale deployment api --replicas=4 -n shop\n"
+    effect = effect_of(block, target)
+    assert effect is not None and not effect()
+    session = Session.create(tmp_path / "s", kubeconfig="k", context="c")
+    op = HumanOperator(TimelineWriter(tmp_path / "t.jsonl"), session, out=io.StringIO())
+    seen["replicas"] = 4
+    step = op.carry_out("mitigate", block, within=30, effect=effect)
+    assert step.ended_by == "effect"

@@ -69,8 +69,9 @@ def test_preset_of_an_unknown_kind_or_parameter(tmp_path):
     msg = _error(tmp_path, GOOD.replace("{fault: pod-kill, selector: app.kubernetes.io/name=postgres",
                                         "{fault: pod-explode, selector: app.kubernetes.io/name=postgres"))
     assert "unknown fault kind 'pod-explode'" in msg and "pod-kill" in msg
-    msg = _error(tmp_path, GOOD.replace("namespace: database, replicas: 0}", "namespace: database, replica: 0}"))
-    assert "gameday.yaml:51" in msg and "unknown parameter 'replica'" in msg and "replicas" in msg
+    text = GOOD.replace("namespace: database, replicas: 0}", "namespace: database, replica: 0}")
+    msg = _error(tmp_path, text)
+    assert f"gameday.yaml:{_line_of(text, 'replica: 0}')}" in msg and "unknown parameter 'replica'" in msg and "replicas" in msg
 
 
 def test_preset_outside_the_blast_radius_is_refused(tmp_path):

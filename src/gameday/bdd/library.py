@@ -79,6 +79,7 @@ class ScenarioRun:
     table_lines: tuple[int, ...] = ()  # line of each row of that step's table
     _drill: Any = None
     _person: Any = None
+    _notified: set = field(default_factory=set)   # notification ids already on the timeline
     _snapshot: snapshot.Snapshot | None = None
 
     # --- step arguments ------------------------------------------------------
@@ -264,8 +265,11 @@ class ScenarioRun:
 
     def person_carries_out(self, step_name: str, block: str, heading: str = "") -> None:
         from ..human.timebox import parse as parse_timebox
+        from ..human.effects import effect_of
+        # Ends at `done`, or once gameday sees the block's effect (scaled, restarted).
         step = self.person.carry_out(step_name, block, within=self.person_step_within_s,
-                                     timebox=parse_timebox(heading), heading=heading)
+                                     timebox=parse_timebox(heading), heading=heading,
+                                     effect=effect_of(block, self.target))
         if step.ended_by == "timeout":
             self._fail_with_slas(f"the person did not finish step {step_name!r} within {self.person_step_within_s:g}s")
 
@@ -488,7 +492,18 @@ class ScenarioRun:
                              if x.metric not in known)]
         path = self.timeline_path
         from ..timeline.store import read
+        self._collect_notifications()
         return judge_events(read(path) if path else [], slas, self._drill.detection_alert if self._drill else None)
+
+    def _collect_notifications(self) -> None:
+        """What the platform's notification receiver got since the fault, onto
+        the timeline (time_to_notify), when gameday.yaml names the receiver."""
+        spec = getattr(self.project, "notifications", None)
+        d = self._drill
+        if spec is None or d is None or d.fault_at is None:
+            return
+        from ..drill.notifications import collect
+        collect(self.target, spec, d.fault_at, d.timeline, self._notified)
 
     def _await_load_after_work(self, within: float = 10.0) -> None:
         """Under load, let one full second of load after the last runbook

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from ..errors import UserError
-from .model import Endpoint, HostMapping, Load, Placeholder, Preset, Progress, Project, Readback, Service
+from .model import Endpoint, HostMapping, Load, Notifications, Placeholder, Preset, Progress, Project, Readback, Service
 from .schema import Field, Spec, check, compose, line_of, value
 
 FILENAME = "gameday.yaml"
@@ -20,6 +20,13 @@ _NAMES = Spec("list", "[a, b]", item=_S)
 _ENDPOINT = Spec("obj", "{service: prometheus, namespace: monitoring}", fields={
     "service": Field(_S), "namespace": Field(_S), "url": Field(Spec("str", "http://prometheus:9090"))},
     one_of=(("service", "url"),))
+_NOTIFICATIONS = Spec("obj", "{service: notifications, namespace: monitoring, path: /notifications}", fields={
+    "service": Field(Spec("str", "notifications"), True, "the Service of the notification receiver"),
+    "namespace": Field(Spec("str", "monitoring"), True),
+    "path": Field(Spec("str", "/notifications?since={since}"), doc="GET path listing what it received; "
+                  "{since} is filled with the fault's time (unix seconds)"),
+    "items": Field(Spec("str", "notifications"), doc="the answer's key holding the list (default notifications)"),
+    "time": Field(Spec("str", "received_at"), doc="each item's arrival time, unix seconds (default received_at)")})
 _SERVICE = Spec("obj", "{service: my-api, namespace: my-namespace}", fields={
     "service": Field(Spec("str", "my-api"), True, "the Kubernetes Service"),
     "namespace": Field(Spec("str", "my-namespace"), True),
@@ -42,7 +49,8 @@ SCHEMA = Spec("obj", fields={
         "sandbox": Field(Spec("str", "deploy/sandbox/sandbox.yaml"), doc="the sandbox config for this platform")}),
         True, "the blast radius"),
     "monitoring": Field(Spec("obj", "{prometheus: {service: prometheus, namespace: monitoring}}", fields={
-        "prometheus": Field(_ENDPOINT), "alertmanager": Field(_ENDPOINT)})),
+        "prometheus": Field(_ENDPOINT), "alertmanager": Field(_ENDPOINT),
+        "notifications": Field(_NOTIFICATIONS, doc="where the runbook's notifications arrive (time_to_notify)")})),
     "services": Field(Spec("map", "{api: {service: my-api, namespace: my-namespace}}", item=_SERVICE), True,
                       "the services features and load name"),
     "steady_state": Field(Spec("obj", "{checks: [{deployment: my-api, ns: my-namespace}]}", fields={
@@ -198,7 +206,14 @@ def parse(text: str, path: Path) -> Project:
                    prometheus=endpoint(mon.get("prometheus")), alertmanager=endpoint(mon.get("alertmanager")),
                    services=services, steady_state=tuple(checks), quiet_alerts=tuple(steady.get("quiet_alerts") or ()),
                    load=load_cfg, progress=progress, presets=presets, placeholders=placeholders, hosts=tuple(hosts),
-                   sandbox_config=target.get("sandbox", ""))
+                   sandbox_config=target.get("sandbox", ""), notifications=_notifications(mon.get("notifications")))
+
+
+def _notifications(raw) -> Notifications | None:
+    if not raw:
+        return None
+    return Notifications(raw["service"], raw["namespace"], raw.get("path") or "/notifications?since={since}",
+                         raw.get("items") or "notifications", raw.get("time") or "received_at")
 
 
 def _resolve_check(raw: dict, services: dict[str, Service]) -> dict:

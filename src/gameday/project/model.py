@@ -91,6 +91,17 @@ class HostMapping:
 
 
 @dataclass(frozen=True)
+class Notifications:
+    """The platform's notification receiver: where the runbook's notify
+    scripts post; GET `path` lists what arrived (`items`, each with `time`)."""
+    service: str
+    namespace: str
+    path: str = "/notifications?since={since}"
+    items: str = "notifications"
+    time: str = "received_at"
+
+
+@dataclass(frozen=True)
 class Project:
     path: Path
     name: str
@@ -108,6 +119,7 @@ class Project:
     placeholders: dict[str, Placeholder]
     hosts: tuple[HostMapping, ...]
     sandbox_config: str = ""             # the sandbox's config (manifests, images) for this platform
+    notifications: Notifications | None = None   # where notifications arrive (time_to_notify)
 
     @property
     def root(self) -> Path:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ..errors import UserError
 
-DURATION_METRICS = ("time_to_detect", "time_to_recover", "time_to_acknowledge", "p50_latency", "p95_latency", "p99_latency")
+DURATION_METRICS = ("time_to_detect", "time_to_recover", "time_to_acknowledge", "time_to_notify", "p50_latency", "p95_latency", "p99_latency")
 RATIO_METRICS = ("error_rate",)
 COUNT_METRICS = ("lost_writes", "training_steps_lost")
 METRICS = DURATION_METRICS + RATIO_METRICS + COUNT_METRICS

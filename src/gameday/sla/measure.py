@@ -28,6 +28,7 @@ class Measurements:
     phases: dict[str, float] = field(default_factory=dict)   # step -> seconds from the page to its end
     timeboxes: dict[str, float] = field(default_factory=dict)  # step -> end of its stated time box
     time_to_acknowledge: float | None = None
+    time_to_notify: float | None = None      # the first notification after the fault
     requests: int = 0
     failures: int = 0
     error_rate: float | None = None
@@ -117,6 +118,7 @@ def measure(events: Iterable[Event], expected_alert: str | None = None) -> Measu
     # a person's game day: the page, the acknowledgement, each step against its time box
     page = next((e for e in events if e.kind == Kinds.page_received.name and e.t >= t0), None)
     ack = next((e for e in events if e.kind == Kinds.operator_acknowledged.name and page is not None and e.t >= page.t), None)
+    notified = min((e.t for e in events if e.kind == Kinds.notification_received.name and e.t >= t0), default=None)
     phases: dict[str, float] = {}
     timeboxes: dict[str, float] = {}
     if page is not None:
@@ -158,6 +160,7 @@ def measure(events: Iterable[Event], expected_alert: str | None = None) -> Measu
         phases=phases,
         timeboxes=timeboxes,
         time_to_acknowledge=(ack.t - page.t) if (ack is not None and page is not None) else None,
+        time_to_notify=(notified - t0) if notified is not None else None,
         requests=requests,
         failures=failures,
         error_rate=(failures / requests) if requests else None,
