@@ -63,3 +63,11 @@ def pods_have_their_own_pid_namespace(gameday_run, selector, namespace):
     container's entrypoint there, not this machine's init; the scenario is
     skipped otherwise, so nothing outside the pod is ever signalled."""
     gameday_run.require_own_pid_namespace(selector, namespace)
+
+
+@given(parsers.parse('the runbook\'s "{heading}" has a time box of {value}'))
+def runbook_step_time_box(gameday_run, heading, value):
+    """A game day's own time box for a runbook procedure a person carries
+    out (`0-10 minutes`), instead of the one its heading states; judged as
+    `phase:<step>`."""
+    gameday_run.set_timebox(heading, value)

@@ -27,6 +27,7 @@ FEATURE = '''@runbook:emergency-response
 Feature: A game day with the on-call person
   Background:
     Given the platform is at steady state under a load of 2 users
+    And the runbook's "Response Actions (0-30 minutes)" has a time box of 0-10 minutes
 
   @p1
   Scenario: The API scaled away is brought back by the person on call
@@ -69,12 +70,14 @@ def test_gameday_drill_operator_human_pages_times_and_judges_the_person(sandbox,
         session = Session.open((reports / POINTER).read_text().strip())
         shell.start_in(tmp_path, [*GAMEDAY, "shell", "--reports", str(reports)], _env())
         assert wait_for(lambda: "[gameday:" in shell.screen(), within=60), shell.screen()
-        assert wait_for(lambda: "*** PAGE (FIRING): ApiDown ***" in shell.screen(), within=300), \
+        # The page of this incident: the drill says so once one arrived after its fault
+        # (the shell also shows older notifications, e.g. from the sandbox's start).
+        assert wait_for(lambda: "PAGE: ApiDown is firing" in drill.screen(), within=300), \
             (shell.screen(), drill.screen())
+        assert "*** PAGE (FIRING): ApiDown ***" in shell.screen(), shell.screen()
         for line in ("ack", MITIGATION):
             if line == MITIGATION:  # the runbook's block is shown before the person works it
-                assert wait_for(lambda: "Response Actions (0-30 minutes)" in drill.screen(), within=120), \
-                    drill.screen()
+                assert wait_for(lambda: "STEP response-actions" in drill.screen(), within=120), drill.screen()
             n = len(session.commands())
             shell.type(line)
             assert wait_for(lambda: len(session.commands()) > n, within=120), (line, shell.screen())
@@ -100,5 +103,6 @@ def test_gameday_drill_operator_human_pages_times_and_judges_the_person(sandbox,
     by = {s["text"].split()[0]: s for s in scenario["slas"]}
     assert by["time_to_acknowledge"]["passed"] and by["time_to_acknowledge"]["measured"] not in (None, "none"), by
     assert by["time_to_recover"]["passed"], by
-    # The step is judged against the time box its runbook heading states (0-30 minutes).
-    assert any(t.startswith("phase:") and s["passed"] for t, s in by.items()), by
+    # The step is judged against the feature's own time box (0-10 minutes, not the heading's 0-30).
+    phases = [s for t, s in by.items() if t.startswith("phase:")]
+    assert phases and all(s["passed"] and "<= 600s" in s["text"] for s in phases), by

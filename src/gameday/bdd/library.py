@@ -80,6 +80,7 @@ class ScenarioRun:
     _drill: Any = None
     _person: Any = None
     _notified: set = field(default_factory=set)   # notification ids already on the timeline
+    timeboxes: dict = field(default_factory=dict)  # runbook heading -> the feature's own time box
     _snapshot: snapshot.Snapshot | None = None
 
     # --- step arguments ------------------------------------------------------
@@ -263,12 +264,22 @@ class ScenarioRun:
             if a in ("-A", "--all-namespaces") and argv[1:2] and argv[1] not in ("get", "describe", "top", "logs"):
                 raise UserError(f"{where}: '{' '.join(argv)}' acts on every namespace, outside the blast radius; refused")
 
+    def set_timebox(self, heading: str, value: str) -> None:
+        """The feature's own time box for a runbook step a person carries out
+        (instead of the one its heading states)."""
+        from ..human.timebox import parse_override
+        try:
+            self.timeboxes[heading.strip().lower()] = parse_override(value)
+        except ValueError as exc:
+            raise UserError(f"{self.where or self.file}: {exc}") from None
+
     def person_carries_out(self, step_name: str, block: str, heading: str = "") -> None:
         from ..human.timebox import parse as parse_timebox
         from ..human.effects import effect_of
         # Ends at `done`, or once gameday sees the block's effect (scaled, restarted).
         step = self.person.carry_out(step_name, block, within=self.person_step_within_s,
-                                     timebox=parse_timebox(heading), heading=heading,
+                                     timebox=self.timeboxes.get(heading.strip().lower()) or parse_timebox(heading),
+                                     heading=heading,
                                      effect=effect_of(block, self.target))
         if step.ended_by == "timeout":
             self._fail_with_slas(f"the person did not finish step {step_name!r} within {self.person_step_within_s:g}s")

@@ -49,6 +49,7 @@ def collect(target, spec, since: float, timeline, seen: set) -> int:
             continue
         seen.add(row["id"])
         timeline.emit(Kinds.notification_received, t=row["t"], source=f"{spec.namespace}/{spec.service}",
-                      **{k: row[k] for k in ("kind", "severity", "message") if k in row})
+                      **({"category": row["kind"]} if "kind" in row else {}),
+                      **{k: row[k] for k in ("severity", "message") if k in row})
         added += 1
     return added

@@ -106,9 +106,9 @@ class Kinds:
         "operator_command", {"line": str, "exit_code": int}, {"started": _num, "output": str},
         "A command the person ran in `gameday shell` (t is when it ended), with the head of its output.")
     notification_received = EventKind(
-        "notification_received", {}, {"kind": str, "severity": str, "message": str, "source": str},
+        "notification_received", {}, {"category": str, "severity": str, "message": str, "source": str},
         "The platform's notification receiver (monitoring.notifications of gameday.yaml) got a notification "
-        "(the runbook's notify-incident script, a chat webhook); `t` is when it arrived there.")
+        "(the runbook's notify-incident script, a chat webhook); `t` is when it arrived there, `category` its kind.")
     operator_step_review = EventKind(
         "operator_step_review", {"step": str},
         {"followed": list, "skipped": list, "extra": list, "failed": list},
