@@ -22,3 +22,15 @@ def test_the_harness_never_imports_the_reference_platform():
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             offenders += [f"{p.relative_to(SRC)}: {n}" for n in names if n.split(".")[0] == "gaudi3_scale"]
     assert not offenders
+
+
+def test_the_platforms_metric_names_live_in_its_project_file():
+    """The names the reference platform's /metrics uses (read from its
+    gameday.yaml) are nowhere in the harness: it reads them from the file."""
+    import yaml
+    progress = yaml.safe_load((SRC.parents[1] / "gameday.yaml").read_text())["progress"]
+    names = [v for k, v in progress.items() if k.endswith("metric")]
+    assert len(names) == 4
+    hits = [f"{p.relative_to(SRC)}:{i}: {n}" for p in SRC.rglob("*.py")
+            for i, line in enumerate(p.read_text().splitlines(), 1) for n in names if n in line]
+    assert not hits, f"platform metric names in src/gameday (they belong in gameday.yaml): {hits}"

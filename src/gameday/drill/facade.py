@@ -156,12 +156,14 @@ class Drill:
         `training_steps_lost` and "progresses")."""
         if self._training is None:
             progress = self.project.progress if self.project is not None else None
-            if progress is None:
-                raise UserError(f"{self._project_file()}: declare progress: {{service: NAME, path: /metrics}} "
-                                f"to measure progress")
+            if progress is None or not progress.metric:
+                raise UserError(f"{self._project_file()}: declare progress: {{service: NAME, path: /metrics, "
+                                f"metric: COUNTER}} to measure progress")
             svc = self.project.service(progress.service)
             self._training = TrainingWatcher(self.target.service_url(svc.service, svc.namespace) + progress.path,
-                                             self.timeline, step_metric=progress.metric)
+                                             self.timeline, step_metric=progress.metric,
+                                             job_metric=progress.job_metric, resumes_metric=progress.resumes_metric,
+                                             resumed_from_metric=progress.resumed_from_metric)
             self._training.start()
 
     def _project_file(self) -> str:

@@ -350,21 +350,24 @@ def parse_metrics(text: str, names: set[str]) -> dict[str, float]:
 
 
 class TrainingWatcher(_Thread):
-    """The trainer's live step (`training_job_step` of `training_current_job_id`
-    on its /metrics) every 250 ms; writes `training_progress` when it changes.
-    A resume from a checkpoint (`training_resumes_total` went up, or a new
-    process already resumed) is written first with the step it resumed from,
-    so the drop is on record even when the trainer re-passed its old step
-    before the next poll."""
-
-    NAMES = {"training_current_job_id", "training_job_step", "training_resumed_from_step", "training_resumes_total"}
+    """The progress count (`progress.metric` of gameday.yaml) on a service's
+    /metrics every 250 ms; writes `training_progress` when it changes. With
+    `job_metric`, the count belongs to the job that metric names (0: none).
+    With `resumes_metric` and `resumed_from_metric`, a resume from a
+    checkpoint (the resumes went up, or a new process already resumed) is
+    written first with the count it resumed from, so the drop is on record
+    even when the worker re-passed its old count before the next poll."""
 
     def __init__(self, url: str, timeline: TimelineWriter | None, interval: float = INTERVAL,
-                 step_metric: str = "training_job_step"):
+                 step_metric: str = "", job_metric: str = "", resumes_metric: str = "",
+                 resumed_from_metric: str = ""):
         super().__init__()
+        if not step_metric:
+            raise ValueError("TrainingWatcher needs the metric that counts the progress")
         self.url, self.timeline, self.interval = url, timeline, interval
-        self.step_metric = step_metric or "training_job_step"   # `progress.metric` of gameday.yaml
-        self.names = (self.NAMES - {"training_job_step"}) | {self.step_metric}
+        self.step_metric, self.job_metric = step_metric, job_metric
+        self.resumes_metric, self.resumed_from_metric = resumes_metric, resumed_from_metric
+        self.names = {n for n in (step_metric, job_metric, resumes_metric, resumed_from_metric) if n}
         self.last: tuple[str, int] | None = None
         self.resumes: float | None = None
 
@@ -377,13 +380,14 @@ class TrainingWatcher(_Thread):
             except (OSError, ValueError) as exc:
                 self.failed(exc, f"scraping {self.url}")
                 values = {}
-            job = int(values.get("training_current_job_id", 0))
-            resumes = values.get("training_resumes_total")
+            # No job metric: one job, the service's (its count is the progress).
+            job = int(values.get(self.job_metric, 0)) if self.job_metric else (1 if values else 0)
+            resumes = values.get(self.resumes_metric) if self.resumes_metric else None
             if resumes is not None:
                 resumed = (self.resumes is not None and resumes != self.resumes and resumes > 0) or \
                           (self.resumes is None and self.last is not None and resumes > 0)
-                if resumed and job and self.timeline and values.get("training_resumed_from_step", -1) >= 0:
-                    self.timeline.emit(Kinds.training_progress, step=int(values["training_resumed_from_step"]), job=str(job))
+                if resumed and job and self.timeline and values.get(self.resumed_from_metric, -1) >= 0:
+                    self.timeline.emit(Kinds.training_progress, step=int(values[self.resumed_from_metric]), job=str(job))
                 self.resumes = resumes
             elif not values:
                 self.resumes = None  # the trainer is down: the next process starts its counters afresh

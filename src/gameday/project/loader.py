@@ -65,7 +65,10 @@ SCHEMA = Spec("obj", fields={
             "request": Field(Spec("str", '"GET /items/{id}"'), True), "expect": Field(Spec("int", "200"))}))})),
     "progress": Field(Spec("obj", "{service: trainer, metric: training_steps_total}", fields={
         "service": Field(Spec("str", "trainer"), True, "a name of services"),
-        "path": Field(Spec("str", "/metrics")), "metric": Field(Spec("str", "training_steps_total"))})),
+        "path": Field(Spec("str", "/metrics")), "metric": Field(Spec("str", "training_steps_total")),
+        "job_metric": Field(Spec("str", "current_job_id"), doc="the unit of work the count belongs to"),
+        "resumes_metric": Field(Spec("str", "resumes_total"), doc="how often the worker resumed from a checkpoint"),
+        "resumed_from_metric": Field(Spec("str", "resumed_from_step"), doc="the count it last resumed from")})),
     "faults": Field(Spec("map", "{kill-api-pod: {fault: pod-kill, selector: app=api, namespace: my-namespace}}",
                          item=_PRESET)),
     "placeholders": Field(Spec("map", '{"<pod-name>": {names: pod, selector: app=api, namespace: my-namespace}}',
@@ -176,7 +179,8 @@ def parse(text: str, path: Path) -> Project:
     if doc.get("progress"):
         p = doc["progress"]
         progress = Progress(named("progress.service", p["service"], "progress", "service"), p.get("path", "/metrics"),
-                            p.get("metric", ""))
+                            p.get("metric", ""), p.get("job_metric", ""), p.get("resumes_metric", ""),
+                            p.get("resumed_from_metric", ""))
 
     presets = {}
     for name, raw in (doc.get("faults") or {}).items():

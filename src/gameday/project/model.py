@@ -52,10 +52,17 @@ class Load:
 @dataclass(frozen=True)
 class Progress:
     """Work that must keep moving (training steps here): a service whose
-    /metrics the drill scrapes, and the metric that counts it."""
+    /metrics the drill scrapes, and the metric that counts it. Optional:
+    the metric naming the unit of work the count belongs to (a job id: a new
+    one starts its count afresh), and the two a resumable worker exports when
+    it resumes from a checkpoint (how often, and from which count), so a drop
+    and its catch-up between two scrapes are still on record."""
     service: str = ""        # a name of `services`
     path: str = "/metrics"
     metric: str = ""
+    job_metric: str = ""
+    resumes_metric: str = ""
+    resumed_from_metric: str = ""
 
 
 @dataclass(frozen=True)
