@@ -23,7 +23,7 @@ from .outcome import Outcome
 from .safety import (AbortCondition, AbortMonitor, RollbackRegistry, SignalGuard, close_ledger,
                      interrupt_experiment, open_ledger)
 from .steady import Check, default_checks, parse_checks
-from .watchers import AlertWatcher, HttpProbeWatcher, Signal, TrainingWatcher, WorkloadWatcher
+from .watchers import AlertWatcher, HttpProbeWatcher, QueryProgressWatcher, Signal, TrainingWatcher, WorkloadWatcher
 from ..timeline.events import Kinds
 
 log = logging.getLogger(__name__)
@@ -156,9 +156,17 @@ class Drill:
         `training_steps_lost` and "progresses")."""
         if self._training is None:
             progress = self.project.progress if self.project is not None else None
-            if progress is None or not progress.metric:
+            if progress is None or not (progress.metric or progress.query):
                 raise UserError(f"{self._project_file()}: declare progress: {{service: NAME, path: /metrics, "
-                                f"metric: COUNTER}} to measure progress")
+                                f"metric: COUNTER}} (or {{query: PROMQL}}) to measure progress")
+            if progress.query:
+                where = self.project.prometheus
+                if where is None:
+                    raise UserError(f"{self._project_file()}: progress.query needs monitoring.prometheus")
+                url = where.url.rstrip("/") if where.url else self.target.service_url(where.service, where.namespace)
+                self._training = QueryProgressWatcher(url, progress.query, self.timeline)
+                self._training.start()
+                return
             svc = self.project.service(progress.service)
             self._training = TrainingWatcher(self.target.service_url(svc.service, svc.namespace) + progress.path,
                                              self.timeline, step_metric=progress.metric,

@@ -397,3 +397,59 @@ class TrainingWatcher(_Thread):
                     self.timeline.emit(Kinds.training_progress, step=now[1], job=now[0])
                 self.last = now
             self.stop_event.wait(max(0.0, self.interval - (time.time() - started)))
+
+
+def query_progress(body: str) -> dict[str, int]:
+    """A Prometheus instant query's answer -> {series: value} (pure): each
+    series named by its labels (`{}` for one without), values as integers."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return {}
+    data = doc.get("data") if isinstance(doc, dict) and doc.get("status") == "success" else None
+    if not isinstance(data, dict):
+        return {}
+    out: dict[str, int] = {}
+    if data.get("resultType") == "scalar" and isinstance(data.get("result"), list):
+        rows = [{"metric": {}, "value": data["result"]}]
+    else:
+        rows = data.get("result") if data.get("resultType") == "vector" else []
+    for row in rows or []:
+        try:
+            value = float(row["value"][1])
+        except (KeyError, IndexError, TypeError, ValueError):
+            continue
+        if value != value or value in (float("inf"), float("-inf")):
+            continue
+        labels = row.get("metric") or {}
+        out["{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"] = int(value)
+    return out
+
+
+class QueryProgressWatcher(_Thread):
+    """Progress as a Prometheus query (`progress.query` of gameday.yaml): its
+    value per series, every second; writes `training_progress` (job: the
+    series' labels) when it changes. Coarser than a scrape of the worker
+    itself: a drop that is caught up between two of Prometheus's scrapes is
+    not seen."""
+
+    def __init__(self, prometheus_url: str, query: str, timeline: TimelineWriter | None, interval: float = 1.0):
+        super().__init__()
+        from urllib.parse import urlencode
+        self.url = prometheus_url.rstrip("/") + "/api/v1/query?" + urlencode({"query": query})
+        self.timeline, self.interval = timeline, interval
+        self.last: dict[str, int] = {}
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            started = time.time()
+            answer = request("GET", self.url, timeout=5)
+            if answer.status != 200:
+                self.failed(RuntimeError(f"answered {answer.status or 'nothing'}: {answer.body[:200]}"),
+                            f"querying {self.url}")
+            else:
+                for series, value in query_progress(answer.body).items():
+                    if self.last.get(series) != value and self.timeline:
+                        self.timeline.emit(Kinds.training_progress, step=value, job=series)
+                    self.last[series] = value
+            self.stop_event.wait(max(0.0, self.interval - (time.time() - started)))

@@ -64,11 +64,14 @@ SCHEMA = Spec("obj", fields={
         "readback": Field(Spec("obj", '{request: "GET /jobs/{id}", expect: 200}', fields={
             "request": Field(Spec("str", '"GET /items/{id}"'), True), "expect": Field(Spec("int", "200"))}))})),
     "progress": Field(Spec("obj", "{service: trainer, metric: training_steps_total}", fields={
-        "service": Field(Spec("str", "trainer"), True, "a name of services"),
+        "service": Field(Spec("str", "trainer"), doc="a name of services (or give query)"),
+        "query": Field(Spec("str", "sum(training_steps_total)"),
+                       doc="a Prometheus query whose value must keep rising (instead of service)"),
         "path": Field(Spec("str", "/metrics")), "metric": Field(Spec("str", "training_steps_total")),
         "job_metric": Field(Spec("str", "current_job_id"), doc="the unit of work the count belongs to"),
         "resumes_metric": Field(Spec("str", "resumes_total"), doc="how often the worker resumed from a checkpoint"),
-        "resumed_from_metric": Field(Spec("str", "resumed_from_step"), doc="the count it last resumed from")})),
+        "resumed_from_metric": Field(Spec("str", "resumed_from_step"), doc="the count it last resumed from")},
+        one_of=(("service", "query"),))),
     "faults": Field(Spec("map", "{kill-api-pod: {fault: pod-kill, selector: app=api, namespace: my-namespace}}",
                          item=_PRESET)),
     "placeholders": Field(Spec("map", '{"<pod-name>": {names: pod, selector: app=api, namespace: my-namespace}}',
@@ -178,9 +181,12 @@ def parse(text: str, path: Path) -> Project:
     progress = None
     if doc.get("progress"):
         p = doc["progress"]
-        progress = Progress(named("progress.service", p["service"], "progress", "service"), p.get("path", "/metrics"),
-                            p.get("metric", ""), p.get("job_metric", ""), p.get("resumes_metric", ""),
-                            p.get("resumed_from_metric", ""))
+        if p.get("query") and not (mon.get("prometheus")):
+            raise UserError(f"{source}:{line_of(root, 'progress', 'query')}: progress.query is asked of Prometheus: "
+                            f"add monitoring.prometheus")
+        progress = Progress(named("progress.service", p["service"], "progress", "service") if p.get("service") else "",
+                            p.get("path", "/metrics"), p.get("metric", ""), p.get("job_metric", ""),
+                            p.get("resumes_metric", ""), p.get("resumed_from_metric", ""), p.get("query", ""))
 
     presets = {}
     for name, raw in (doc.get("faults") or {}).items():

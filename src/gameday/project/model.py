@@ -63,6 +63,7 @@ class Progress:
     job_metric: str = ""
     resumes_metric: str = ""
     resumed_from_metric: str = ""
+    query: str = ""          # or: a Prometheus query whose value must keep rising (through monitoring.prometheus)
 
 
 @dataclass(frozen=True)
