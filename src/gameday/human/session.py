@@ -147,11 +147,9 @@ def find(reports_dir: str | os.PathLike = "reports", explicit: str | None = None
     pointer the running drill left in reports/."""
     folder = explicit or os.environ.get(SESSION_ENV)
     if not folder:
-        pointer = Path(reports_dir) / POINTER
-        if not pointer.exists() and Path(reports_dir) == Path("reports"):
-            # `gameday drill` writes under reports/drill unless told otherwise
-            pointer = Path(reports_dir) / "drill" / POINTER if (Path(reports_dir) / "drill" / POINTER).exists() \
-                else pointer
+        # `gameday drill` writes under reports/drill unless told otherwise
+        looked = [Path(reports_dir)] + ([Path(reports_dir) / "drill"] if Path(reports_dir) == Path("reports") else [])
+        pointer = next((d / POINTER for d in looked if (d / POINTER).exists()), looked[0] / POINTER)
         if not pointer.exists():
             raise FileNotFoundError(f"{pointer}: no drill is waiting for an operator; start one with "
                                     f"`gameday drill --operator human`, or pass --session DIR")
