@@ -213,7 +213,7 @@ def test_force_deleted_statefulset_pod_is_gone_before_its_successor_starts(bare_
         return None
 
     try:
-        for _ in range(3):
+        for _ in range(2):
             pod = eventually(ready_pod, what="lock holder running")
             core.delete_namespaced_pod(f"{name}-0", NS, grace_period_seconds=0)
             succ = eventually(lambda: ready_pod(other_than=pod.metadata.uid), what="successor running")
