@@ -83,6 +83,12 @@ class Target:
                             f"so name it with --allow-context {context} (or {ALLOW_ENV}) if you mean it")
         return cls(path, context, sandbox, dict(service_overrides or {}))
 
+    def user_name(self) -> str:
+        """The kubeconfig user of the context (what a refusal names)."""
+        data = _read_kubeconfig(self.kubeconfig)
+        ctx = next((c for c in data.get("contexts", []) if c.get("name") == self.context), {})
+        return str((ctx.get("context") or {}).get("user") or "?")
+
     # --- API clients ----------------------------------------------------
     def api_client(self):
         """One kubernetes ApiClient per target (not the module-global config:

@@ -103,7 +103,10 @@ def test_dry_run_checks_the_allowlist_too(tmp_path):
     refused = gameday("run", str(EXPERIMENTS[0]), "--dry-run", "--kubeconfig", str(kubeconfig))
     assert refused.returncode == 2 and "--allow-context staging" in refused.stderr
     allowed = gameday("run", str(EXPERIMENTS[0]), "--dry-run", "--kubeconfig", str(kubeconfig), "--allow-context", "staging")
-    assert allowed.returncode == 0 and "context staging" in allowed.stdout
+    # allowed: the plan is printed, then the permissions are asked of a cluster that does not answer (exit 3)
+    assert "context staging" in allowed.stdout and "plan: " in allowed.stdout, allowed.stdout + allowed.stderr
+    assert allowed.returncode == 3 and "cannot check permissions" in allowed.stderr, allowed.stderr
+    assert len(allowed.stderr.strip().splitlines()) == 1 and "Traceback" not in allowed.stderr
 
 
 def test_unreachable_target_exits_3(tmp_path):

@@ -35,3 +35,19 @@ def test_each_line_is_labelled_and_never_run_lines_are_counted():
 def test_nothing_run_means_every_runnable_line_is_never_run():
     cov = compute(parse(RUNBOOK, "r.md"), None, [])
     assert len(cov.never_run) == 5
+
+
+def test_a_scenario_tagged_deviates_marks_its_procedures_unrun_lines(tmp_path):
+    from gameday.runbook.coverage import feature_deviations
+    (tmp_path / "x.feature").write_text(
+        "Feature: F\n\n  @p1 @procedure:proc\n  @deviates:fewer-replicas\n  Scenario: S\n    Given x\n\n"
+        "  @procedure:other\n  Scenario: T\n    Given y\n")
+    devs = feature_deviations(tmp_path)
+    assert devs == {"proc": [f"{tmp_path / 'x.feature'}:4 @deviates:fewer-replicas"]}
+    cov = compute(parse(RUNBOOK, "r.md"), None, [{"procedure": "proc", "line": 7, "scenario": "S"}], (), devs)
+    labels = {l.line: l.label for l in cov.lines}
+    assert labels[7] == "scenario" and labels[10] == "manual"
+    assert {labels[n] for n in (8, 11, 12)} == {"deviates"} and not cov.never_run
+    assert "@deviates:fewer-replicas" in next(l.detail for l in cov.lines if l.line == 8)
+    # without the tag the same lines are never run
+    assert len(compute(parse(RUNBOOK, "r.md"), None, [{"procedure": "proc", "line": 7, "scenario": "S"}]).never_run) == 4

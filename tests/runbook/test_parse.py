@@ -120,3 +120,12 @@ def test_step_phrases_are_distinct():
     assert not part.parse('the operator carries out line 5 of the runbook\'s "Pod Stuck in Pending"')
     assert s.operator_carries_out_runbook.__doc__ and s.operator_carries_out_runbook_lines.__doc__
     assert s.operator_carries_out_runbook_line.__doc__
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("text", ["echo 5", "kill -USR1 1", "grep Conditions -A 5", "echo 2>/dev/null 5", "cat 3<"])
+def test_a_block_that_ends_on_a_digit_or_an_operator_ends(text):
+    # The scanner once looped at the end of a block without a newline whose last word was a number
+    # (read as a redirection's file descriptor).
+    units = split_block(text)
+    assert units and units[0].text == text and units[0].pipelines[0].commands[0].name == text.split()[0]

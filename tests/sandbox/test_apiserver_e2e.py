@@ -82,6 +82,15 @@ def test_exec_runs_in_the_container(bare_sandbox, talker):
     assert failed.returncode == 7
 
 
+def test_exec_output_of_a_short_command_is_never_lost(bare_sandbox, talker):
+    # kubectl (up to 1.32) drops a frame that arrives before it registered its streams; a command that
+    # prints at once and exits lost its whole output now and then (exec_ws.FIRST_FRAME_HOLD).
+    pod = two_ready(talker)[0]
+    outs = [kubectl(bare_sandbox, "exec", pod, "-n", NS, "--", "echo", str(i)) for i in range(30)]
+    lost = [(i, o.stdout, o.stderr.strip()) for i, o in enumerate(outs) if o.stdout != f"{i}\n"]
+    assert not lost, f"{len(lost)} of {len(outs)} execs lost their output: {lost[:3]}"
+
+
 def test_top_pods_reads_the_kubelet_usage(bare_sandbox, talker):
     pods = two_ready(talker)
     out = eventually(lambda: (o := kubectl(bare_sandbox, "top", "pods", "-n", NS, "-l", f"app={APP}",

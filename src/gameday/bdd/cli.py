@@ -70,6 +70,18 @@ def cmd_coverage(args) -> int:
 
 
 # --- drill ------------------------------------------------------------------------
+def _check_permissions(project, target) -> None:
+    """The project's drills (its fault presets, steady state, services) and
+    the runbook's kubectl lines, asked of the cluster as the kubeconfig's
+    user before any scenario runs: PermissionDenied (exit 3, one line)."""
+    from ..drill import ledger, permissions
+    from ..runbook.check import load_runbook
+    book = load_runbook(project.resolve(project.runbooks[0])) if project.runbooks else None
+    needs = permissions.for_project(project, ledger.namespace_of(target.chaos_configuration()), book)
+    n = permissions.require(target.api_client(), needs, f"user {target.user_name()!r}", str(project.path))
+    print(f"gameday: permissions: {n} verbs checked with SelfSubjectAccessReview, all granted", flush=True)
+
+
 def cmd_drill(args) -> int:
     paths = args.features or [DEFAULT_FEATURES]
     scenarios = features_mod.load_all(paths)
@@ -89,6 +101,7 @@ def cmd_drill(args) -> int:
         from ..target import Target
         target = Target.connect(args.kubeconfig, args.context, [*args.allow_context, *project.contexts])
         target.check_reachable()
+        _check_permissions(project, target)
     else:
         from .targets import resolve
         print("gameday: using the sandbox cluster (starting it if it is not running)", flush=True)

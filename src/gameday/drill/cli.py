@@ -98,6 +98,16 @@ def resolve_target(args, project):
             stop()
 
 
+def check_permissions(spec, target) -> str:
+    """Every verb the experiment needs, asked of the API server as the
+    kubeconfig's user; PermissionDenied (exit 3, one line) on the first
+    refusal, before anything is injected."""
+    from . import ledger, permissions
+    needs = permissions.for_experiment(spec.doc, spec.checks, ledger.namespace_of(target.chaos_configuration()))
+    n = permissions.require(target.api_client(), needs, f"user {target.user_name()!r}", str(spec.path))
+    return f"{n} verbs checked with SelfSubjectAccessReview, all granted"
+
+
 def main(args) -> int:
     _validate_args(args)
     from ..project import current
@@ -113,6 +123,10 @@ def main(args) -> int:
         try:
             for spec in specs:
                 print_plan(spec, args, target_text)
+                if args.kubeconfig:  # asks the API server (SelfSubjectAccessReview), changes nothing
+                    print(f"  permissions:   {check_permissions(spec, t)}")
+                else:
+                    print("  permissions:   not checked (the sandbox's admin may do everything)")
             sys.stdout.flush()
         except BrokenPipeError:  # `gameday run ... --dry-run | head`: the reader has all it wanted
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -125,6 +139,7 @@ def main(args) -> int:
                               steady_within=args.steady_within, abort_error_rate=args.abort_error_rate,
                               abort_seconds=args.abort_after)
             print(f"== {spec.path.name}: {spec.title} (target {target.context})", flush=True)
+            print(f"permissions: {check_permissions(spec, target)}", flush=True)  # exit 3 before any fault
             result = run(spec, target, opts, out=lambda line: print(line, flush=True))
             if SEVERITY[result.exit_code] > SEVERITY[worst]:
                 worst = result.exit_code

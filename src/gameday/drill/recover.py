@@ -168,8 +168,15 @@ def _num(v) -> float | None:
 
 
 def ledgers(configuration) -> list:
+    """Ledgers in the drills' namespace (what the drills' own Role may list),
+    and in any other namespace where the user may list across them."""
     core = _apis(configuration)[0]
-    return _safe_list(core.list_config_map_for_all_namespaces, label_selector=f"{ledger_mod.LEDGER_LABEL}=true")
+    sel = f"{ledger_mod.LEDGER_LABEL}=true"
+    found = {(c.metadata.namespace, c.metadata.name): c for c in _safe_list(
+        core.list_namespaced_config_map, ledger_mod.namespace_of(configuration), label_selector=sel)}
+    for c in _safe_list(core.list_config_map_for_all_namespaces, label_selector=sel):
+        found.setdefault((c.metadata.namespace, c.metadata.name), c)
+    return list(found.values())
 
 
 def count_left(configuration) -> int:

@@ -37,9 +37,11 @@ class Coverage:
 
 
 def compute(runbook: Runbook, check: dict | None, scenario_runs: list[dict],
-            feature_commands: list[tuple[str, str]] = ()) -> Coverage:
+            feature_commands: list[tuple[str, str]] = (), deviations: dict[str, list[str]] | None = None) -> Coverage:
     """`check`: runbook-check.json; `scenario_runs`: {procedure, line, scenario, verdict};
-    `feature_commands`: (where, command text) copied into features."""
+    `feature_commands`: (where, command text) copied into features;
+    `deviations`: procedure slug -> the scenarios tagged `@deviates:<reason>` for it."""
+    deviations = deviations or {}
     by_check = {}
     for p in (check or {}).get("procedures", []):
         for l in p.get("lines", []):
@@ -60,7 +62,7 @@ def compute(runbook: Runbook, check: dict | None, scenario_runs: list[dict],
         elif c and c.get("verdict") in ("passed", "failed", "interactive"):
             label, detail = "check", c["verdict"] + (f": {c.get('reason', '')}" if c.get("reason") else "")
         else:
-            dev = _deviating(unit, feature_commands)
+            dev = _deviating(unit, feature_commands) or "; ".join(deviations.get(proc.slug, []))
             label, detail = ("deviates", dev) if dev else ("never run", c.get("reason", "") if c else "")
         out.append(LineCoverage(proc.slug, unit.first_line, unit.text.splitlines()[0], label, detail))
     totals = {k: sum(1 for l in out if l.label == k) for k in LABELS}
@@ -97,6 +99,28 @@ def feature_command_lines(features: Path) -> list[tuple[str, str]]:
     return out
 
 
+def feature_deviations(features: Path) -> dict[str, list[str]]:
+    """Procedure slug -> 'FILE:LINE @deviates:REASON' of each scenario that
+    names the procedure (`@procedure:SLUG`) and says why it differs from it."""
+    out: dict[str, list[str]] = {}
+    for f in sorted(features.rglob("*.feature")) if features.exists() else []:
+        tags: list[tuple[int, str]] = []
+        for n, line in enumerate(f.read_text().splitlines(), start=1):
+            s = line.strip()
+            if s.startswith("@"):
+                tags += [(n, t) for t in s.split() if t.startswith("@")]
+                continue
+            if re.match(r"(Scenario|Scenario Outline|Example):", s):
+                procs = [t.split(":", 1)[1] for _, t in tags if t.startswith("@procedure:")]
+                why = [(ln, t) for ln, t in tags if t.startswith("@deviates:")]
+                for proc in procs:
+                    for ln, t in why:
+                        out.setdefault(proc, []).append(f"{f}:{ln} {t}")
+            if s and not s.startswith("#"):
+                tags = []
+    return out
+
+
 def compute_from_reports(runbook_path: Path, reports: Path, features: Path = Path("features")) -> Coverage:
     from .check import load_runbook
     rb = load_runbook(runbook_path)
@@ -114,7 +138,7 @@ def compute_from_reports(runbook_path: Path, reports: Path, features: Path = Pat
                 runs.append(json.loads(line))
             except ValueError:
                 continue
-    return compute(rb, check, runs, feature_command_lines(features))
+    return compute(rb, check, runs, feature_command_lines(features), feature_deviations(features))
 
 
 def format_table(cov: Coverage) -> str:

@@ -472,7 +472,7 @@ def _read_list(sc: _Scanner, closer: str) -> tuple[list[Pipeline], bool]:
             else:
                 end_pipeline(op)
             continue
-        if c in "<>" or (c.isdigit() and sc.peek(1) in "<>"):
+        if c in "<>" or (c.isdigit() and sc.peek(1) != "" and sc.peek(1) in "<>"):
             _redirection(sc)
             continue
         word, word_subs = sc.read_word()
@@ -506,15 +506,15 @@ def _redirection(sc: _Scanner) -> None:
         strip = sc.peek() == "-"
         if strip:
             sc.advance()
-        while sc.peek() in " \t":
+        while sc.peek() != "" and sc.peek() in " \t":
             sc.advance()
         word, _ = sc.read_word()
         sc.heredocs.append((_unquote(word), strip))
         sc.had_heredoc = True
         return
-    while sc.peek() in "<>&|":
+    while sc.peek() != "" and sc.peek() in "<>&|":
         sc.advance()
-    while sc.peek() in " \t":
+    while sc.peek() != "" and sc.peek() in " \t":
         sc.advance()
     sc.read_word()
 

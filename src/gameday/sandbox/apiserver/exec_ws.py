@@ -27,6 +27,14 @@ _GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0, 1, 2, 8, 9, 10
 MAX_MESSAGE = 16 * 1024 * 1024
+# kubectl up to 1.32 starts reading the connection before it has registered
+# its stdout/stderr streams, and drops a frame that arrives in between
+# ("Unknown stream id 1, discarding message"): a short command's whole output
+# can be lost. On a real cluster the API server -> kubelet -> runtime hops
+# delay the first frame past that window; the sandbox, one process away,
+# holds its first frame as long. The client sends nothing that says it is
+# ready, so this is a bound, not a wait on a condition.
+FIRST_FRAME_HOLD = 0.15
 log = logging.getLogger("gameday.sandbox.apiserver")
 
 
@@ -173,6 +181,7 @@ def session(proc: ExecProcess, command: list[str], protocol: str):
         feeder = threading.Thread(target=_feed, args=(ws, proc, protocol, done), daemon=True,
                                   name="exec-stdin")
         feeder.start()
+        done.wait(FIRST_FRAME_HOLD)  # the output waits in the pipes (see FIRST_FRAME_HOLD)
         pumps = [threading.Thread(target=_pump, args=(pipe, ch, ws), daemon=True, name=f"exec-ch{ch}")
                  for pipe, ch in ((proc.stdout, STDOUT), (proc.stderr, STDERR))]
         for t in pumps:
@@ -271,6 +280,7 @@ def log_attach_session(store: Store, agent: NodeAgent, namespace: str, name: str
                 pass
             gone.set()
         threading.Thread(target=drain, daemon=True, name="attach-stdin").start()
+        gone.wait(FIRST_FRAME_HOLD)  # see FIRST_FRAME_HOLD
         try:
             for chunk in chunks:
                 if gone.is_set() or ws.closed:
