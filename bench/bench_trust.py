@@ -3,7 +3,8 @@ points spread over its experiments' fault windows (one bare sandbox for
 all), and the faults each signal left behind (counted in the cluster:
 labels, restore annotations, ledgers) before and after `gameday recover`;
 then the malformed inputs hypothesis tried on the loaders and the
-tracebacks seen (target 0 everywhere but SIGKILL-before-recover)."""
+tracebacks seen (target 0 everywhere but SIGKILL-before-recover); then the
+RBAC denials checked (deploy/rbac against what the drills need)."""
 from __future__ import annotations
 
 import os
@@ -68,6 +69,15 @@ def malformed() -> str:
     return m.group(0) if m else f"malformed inputs: the test did not report (exit {proc.returncode})"
 
 
+def rbac() -> list[str]:
+    """The least-privilege tests' own figures: needs checked by SelfSubjectAccessReview, verbs removed."""
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:locust", "-p", "no:logging",
+                           "tests/trust/test_least_privilege.py", "tests/sandbox/test_rbac.py"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=900)
+    lines = [m.group(0) for m in re.finditer(r"RBAC: .*", proc.stdout)]
+    return lines or [f"RBAC: the tests did not report (exit {proc.returncode})"]
+
+
 def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="gameday-bench-trust-"))
     sb = Sandbox(work / "sandbox", config=ROOT / "tests" / "sandbox" / "manifests" / "sandbox" / "sandbox.yaml")
@@ -79,6 +89,8 @@ def main() -> int:
         sb.stop()
         shutil.rmtree(work, ignore_errors=True)
     print(malformed())
+    for line in rbac():
+        print(line)
     return 0
 
 

@@ -95,3 +95,14 @@ def test_cli_exit_2_and_one_line(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "gameday.cli", "coverage", "--project", str(tmp_path / "nope.yaml")],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 2 and "project file not found" in proc.stderr
+
+
+def test_sandbox_user_is_a_service_account_or_one_line(tmp_path):
+    base = GOOD.replace("  sandbox_user: serviceaccount gaudi3-scale/gameday\n", "")
+    ok = base.replace("  sandbox: deploy/sandbox/sandbox.yaml\n",
+                      "  sandbox: deploy/sandbox/sandbox.yaml\n  sandbox_user: serviceaccount shop/drills\n")
+    assert parse(ok, tmp_path / "gameday.yaml").sandbox_serviceaccount == ("shop", "drills")
+    assert parse(base, tmp_path / "gameday.yaml").sandbox_serviceaccount is None
+    bad = ok.replace("serviceaccount shop/drills", "shop-drills")
+    msg = _error(tmp_path, bad)
+    assert f":{_line_of(bad, 'sandbox_user')}:" in msg and "write serviceaccount NAMESPACE/NAME" in msg

@@ -141,7 +141,8 @@ def test_auth_can_i_answers_from_rbac(server):
     assert can("delete", "pods", "-n", "kube-system") == "no"
     assert can("create", "pods/exec", "-n", "database") == "yes"
     assert can("patch", "deployments.apps", "-n", SA_NS) == "yes"
-    assert can("delete", "deployments.apps", "-n", SA_NS) == "no"
+    assert can("delete", "deployments.apps", "-n", SA_NS) == "yes"   # a scenario's leftover deployment
+    assert can("delete", "statefulsets.apps", "-n", SA_NS) == "no"
     assert can("get", "services", "-n", "monitoring") == "yes"
     assert can("get", "services", "--subresource=proxy", "-n", "monitoring") == "no"  # no drill uses it
     assert can("patch", "nodes") == "yes"
@@ -211,7 +212,9 @@ def test_gameday_sandbox_kubeconfig_as_serviceaccount(server, tmp_path, capsys):
     from gameday.cli import main
     _, _, admin, _ = server
     # A running sandbox's state directory, as `gameday sandbox up` leaves it (this process stands in for its pid).
-    (tmp_path / "sandbox.json").write_text(json.dumps({"pid": os.getpid(), "kubeconfig": str(admin)}))
+    from gameday.sandbox.cluster import process_start
+    (tmp_path / "sandbox.json").write_text(json.dumps({"pid": os.getpid(), "pid_start": process_start(os.getpid()),
+                                                       "kubeconfig": str(admin)}))
     assert main(["sandbox", "kubeconfig", "--state-dir", str(tmp_path), "--as-serviceaccount",
                  f"{SA_NS}/{SA}"]) == 0
     path = Path(capsys.readouterr().out.strip())

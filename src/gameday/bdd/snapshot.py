@@ -42,8 +42,28 @@ def take(target: Target, namespaces: tuple[str, ...]) -> Snapshot:
     # kind by kind only if the target refuses one of them.
     items = _items(target, [",".join(_KINDS), "-A"])
     if not items:
-        items = [o for kind in _KINDS for o in _items(target, [kind, "-A"])]
+        # A user held to namespaced Roles (the drills' ServiceAccount) may not list across
+        # namespaces: each namespace of the blast radius, and the nodes, on their own.
+        namespaced = [k for k in _KINDS if k != "nodes"]
+        items = [o for ns in namespaces for o in _items(target, [",".join(namespaced), "-n", ns])]
+        items += _items(target, ["nodes"])
     return from_items(items, namespaces)
+
+
+def needs(namespaces: tuple[str, ...]) -> list:
+    """What taking and restoring a snapshot needs (gameday.drill.permissions)."""
+    from ..drill.permissions import Need
+    why = "the scenario's snapshot and restore"
+    out = [Need(v, "", "nodes", None, why) for v in ("list", "patch")]
+    for ns in namespaces:
+        out += [Need("list", g, r, ns, why) for g, r in (("apps", "deployments"), ("apps", "statefulsets"),
+                                                         ("", "configmaps"), ("", "services"),
+                                                         ("autoscaling", "horizontalpodautoscalers"))]
+        out += [Need("patch", g, r, ns, why) for g, r in (("apps", "deployments/scale"), ("apps", "statefulsets/scale"),
+                                                          ("", "configmaps"),
+                                                          ("", "services"), ("autoscaling", "horizontalpodautoscalers"))]
+        out.append(Need("delete", "apps", "deployments", ns, why))
+    return out
 
 
 def from_items(items: list[dict], namespaces: tuple[str, ...]) -> Snapshot:

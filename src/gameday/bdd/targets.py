@@ -37,12 +37,48 @@ def resolve(kubeconfig: str | None, context: str | None, allow: list[str] | tupl
             try:
                 target = Target.connect(candidate, context, allow, overrides)
                 target.check_reachable(timeout=5)
-                return target, None
+                return as_sandbox_user(target, project), None
             except (UserError, TargetError) as exc:
                 log.info("skipping %s: %s", candidate, getattr(exc, "message", exc))
                 continue  # a stale kubeconfig: try the next source
     sb = start_sandbox() if start_sandbox else start_default_sandbox(project)
-    return Target.connect(sb.kubeconfig, context, allow, overrides), sb.stop
+    try:
+        return as_sandbox_user(Target.connect(sb.kubeconfig, context, allow, overrides), project), sb.stop
+    except BaseException:
+        sb.stop()
+        raise
+
+
+def as_sandbox_user(target: Target, project) -> Target:
+    """On the sandbox, the target as the project's `target.sandbox_user`
+    (a ServiceAccount with its token, held to its Role as on a real
+    cluster); the admin's target otherwise. A kubeconfig the user named is
+    never changed: this applies to the sandbox gameday found or started."""
+    if project is None or project.sandbox_serviceaccount is None or not target.sandbox:
+        return target
+    from kubernetes.client.rest import ApiException
+
+    from ..sandbox.apiserver.kubeconfig import service_account_kubeconfig
+    ns, name = project.sandbox_serviceaccount
+    path = target.kubeconfig.with_name(f"{target.kubeconfig.name}-{ns}-{name}")
+    try:
+        service_account_kubeconfig(target.kubeconfig, ns, name, path)
+    except ApiException as exc:
+        raise UserError(f"{project.path}: target.sandbox_user serviceaccount {ns}/{name}: the sandbox answered "
+                        f"{exc.status} {exc.reason}; apply its Role (deploy/rbac) in the sandbox's manifests") from None
+    # The same default namespace as the admin's context: a runbook line without -n means what it meant.
+    admin = yaml.safe_load(target.kubeconfig.read_text())
+    admin_ns = next((c.get("context") or {} for c in admin.get("contexts", []) if c.get("name") == target.context),
+                    {}).get("namespace")
+    doc = yaml.safe_load(path.read_text())
+    for c in doc.get("contexts", []):
+        c["context"].pop("namespace", None)
+        if admin_ns:
+            c["context"]["namespace"] = admin_ns
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+    with os.fdopen(fd, "w") as fh:
+        yaml.safe_dump(doc, fh, sort_keys=False)
+    return Target.connect(path, None, (), target.service_overrides)
 
 
 def _from_env() -> Path | None:
@@ -60,9 +96,11 @@ def _from_env() -> Path | None:
 
 def _running_sandbox() -> Path | None:
     folder = default_sandbox_dir()
+    from ..sandbox.cli import is_sandbox_process
     try:
         info = json.loads((folder / "sandbox.json").read_text())
-        os.kill(int(info["pid"]), 0)
+        if not is_sandbox_process(info):
+            return None
     except (OSError, ValueError, KeyError, TypeError):
         return None
     path = Path(info.get("kubeconfig") or folder / "kubeconfig")

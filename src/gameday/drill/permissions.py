@@ -153,10 +153,17 @@ def for_provider(provider: dict) -> list[Need]:
     return fn(dict(provider.get("arguments") or {})) if fn else []
 
 
+def watched(ns: str) -> list[Need]:
+    """The drill's workload watch of a namespace (gameday.drill.watchers.WorkloadWatcher)."""
+    why = "the drill's watch of pods and workloads"
+    return [*_n("list watch", "", "pods", ns, why), *_n("list watch", "apps", "deployments", ns, why),
+            *_n("list watch", "apps", "statefulsets", ns, why)]
+
+
 def for_check(check) -> list[Need]:
-    """A steady-state check of gameday.drill.steady."""
+    """A steady-state check of gameday.drill.steady (read through the workload watch)."""
     if check.kind in ("deployment", "statefulset"):
-        return _ready({"ns": check.ns}, check.kind + "s")
+        return watched(check.ns)
     if check.kind == "http":
         return _service({"ns": check.ns})
     return _alerts({})
@@ -406,9 +413,29 @@ def for_project(project, ledger_namespace: str = "gameday", runbook=None) -> lis
             out += for_check(c)
     for svc in project.services.values():
         out += _n("get", "", "services", svc.namespace, f"service {svc.name}'s address")
+    if project.load.service:
+        out += watched(project.service(project.load.service).namespace)
+    from ..bdd import snapshot
+    out += snapshot.needs(tuple(project.namespaces))
+    out += step_needs(project)
     for ep in (project.prometheus, project.alertmanager, project.notifications):
         if ep is not None and getattr(ep, "namespace", None):
             out += _n("get", "", "services", ep.namespace, "monitoring's address")
     if runbook is not None:
         out += for_runbook(runbook, project.namespaces[0] if project.namespaces else "default")
     return unique(out)
+
+
+def step_needs(project) -> list[Need]:
+    """The harness's own steps (gameday.bdd.library): the placeholders it
+    resolves to objects, and the canary it deploys beside a Deployment."""
+    out: list[Need] = []
+    for name, ph in project.placeholders.items():
+        why = f"placeholder {name}"
+        if ph.names == "node":
+            out += _n("list", "", "nodes", None, why)
+        elif ph.names in ("pod", "job"):
+            out += _n("list", "batch" if ph.names == "job" else "", ph.names + "s", ph.namespace, why)
+    for ns in project.namespaces:  # kubectl apply of the canary Deployment: read, then create or patch
+        out += _n("get create patch", "apps", "deployments", ns, "the canary step (Deployment beside the stable one)")
+    return out

@@ -6,6 +6,7 @@ the file, the line and the fix (a UserError: exit 2)."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from ..errors import UserError
@@ -46,7 +47,9 @@ SCHEMA = Spec("obj", fields={
     "target": Field(Spec("obj", "{namespaces: [my-namespace]}", fields={
         "contexts": Field(_NAMES, doc="kubeconfig contexts a drill may run against"),
         "namespaces": Field(Spec("list", "[my-namespace]", item=_S), True, "the namespaces a drill may touch"),
-        "sandbox": Field(Spec("str", "deploy/sandbox/sandbox.yaml"), doc="the sandbox config for this platform")}),
+        "sandbox": Field(Spec("str", "deploy/sandbox/sandbox.yaml"), doc="the sandbox config for this platform"),
+        "sandbox_user": Field(Spec("str", "serviceaccount my-namespace/gameday"),
+                              doc="on the sandbox, drills run as this ServiceAccount (its Role, as on a cluster)")}),
         True, "the blast radius"),
     "monitoring": Field(Spec("obj", "{prometheus: {service: prometheus, namespace: monitoring}}", fields={
         "prometheus": Field(_ENDPOINT), "alertmanager": Field(_ENDPOINT),
@@ -216,7 +219,18 @@ def parse(text: str, path: Path) -> Project:
                    prometheus=endpoint(mon.get("prometheus")), alertmanager=endpoint(mon.get("alertmanager")),
                    services=services, steady_state=tuple(checks), quiet_alerts=tuple(steady.get("quiet_alerts") or ()),
                    load=load_cfg, progress=progress, presets=presets, placeholders=placeholders, hosts=tuple(hosts),
-                   sandbox_config=target.get("sandbox", ""), notifications=_notifications(mon.get("notifications")))
+                   sandbox_config=target.get("sandbox", ""), notifications=_notifications(mon.get("notifications")),
+                   sandbox_serviceaccount=_sandbox_user(target.get("sandbox_user"), source, root))
+
+
+def _sandbox_user(raw, source: str, root) -> tuple[str, str] | None:
+    if not raw:
+        return None
+    m = re.fullmatch(r"serviceaccount\s+([a-z0-9][-a-z0-9]*)/([a-z0-9][-a-z0-9.]*)", str(raw).strip())
+    if not m:
+        raise UserError(f"{source}:{line_of(root, 'target', 'sandbox_user')}: target.sandbox_user {raw!r}: "
+                        f"write serviceaccount NAMESPACE/NAME, e.g. serviceaccount my-namespace/gameday")
+    return m.group(1), m.group(2)
 
 
 def _notifications(raw) -> Notifications | None:

@@ -128,6 +128,7 @@ class Project:
     hosts: tuple[HostMapping, ...]
     sandbox_config: str = ""             # the sandbox's config (manifests, images) for this platform
     notifications: Notifications | None = None   # where notifications arrive (time_to_notify)
+    sandbox_serviceaccount: tuple[str, str] | None = None   # (namespace, name) drills run as on the sandbox
 
     @property
     def root(self) -> Path:

@@ -81,10 +81,33 @@ def _info(state_dir: Path) -> dict | None:
     """The running sandbox's info (sandbox.json), or None when none runs there."""
     try:
         info = json.loads((state_dir / "sandbox.json").read_text())
-        os.kill(int(info["pid"]), 0)
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError):
         return None
-    return info
+    return info if isinstance(info, dict) and is_sandbox_process(info) else None
+
+
+def is_sandbox_process(info: dict) -> bool:
+    """The process sandbox.json names is alive and is the one that wrote it
+    (same PID, same start time): a PID reused by another process after the
+    sandbox died is never taken for it, nor signalled."""
+    try:
+        pid = int(info["pid"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    if pid <= 0 or not _alive(pid):
+        return False
+    from .cluster import process_start
+    started = info.get("pid_start")
+    return started is not None and process_start(pid) == started
+    needle = str(Path(state_dir).resolve()).encode()
+    for name in ("cmdline", "environ"):
+        try:
+            with open(f"/proc/{pid}/{name}", "rb") as f:
+                if needle in f.read():
+                    return True
+        except OSError:
+            continue
+    return False
 
 
 def _require(state_dir: Path) -> dict:
@@ -254,13 +277,13 @@ def _alive(pid: int) -> bool:
 
 def cmd_down(args) -> int:
     state_dir = _state(args)
-    info = _require(state_dir)
+    info = _require(state_dir)  # its PID is this directory's sandbox (is_sandbox_process)
     pid = int(info["pid"])
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)  # the daemon stops its pods (their grace periods) then exits
-    if _alive(pid):
+    if is_sandbox_process(info):
         os.kill(pid, signal.SIGKILL)
     # The pods die with the daemon (parent-death signal); anything that escaped goes now.
     deadline = time.monotonic() + 10

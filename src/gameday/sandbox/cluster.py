@@ -38,6 +38,16 @@ log = logging.getLogger("gameday.sandbox")
 _CLAIM_PORT = 47631  # held on 127.B.255.254 while a sandbox owns the block 127.B.0.0/16
 
 
+def process_start(pid: int) -> int | None:
+    """The kernel's start time of PID (clock ticks since boot; /proc/PID/stat
+    field 22): with the PID, what names one process for its whole life."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def claim_block(state_dir: Path) -> tuple[int, socket.socket]:
     """A free 127.B.0.0/16 block, held by a bound socket until released, so
     several sandboxes (tests, a user's) run side by side."""
@@ -158,7 +168,7 @@ class Sandbox:
         self.api.write_kubeconfig(self.kubeconfig)
         manifest_files.apply(self.store, loaded, self.api.prepare_create)
         self.info_file.write_text(json.dumps({
-            "pid": os.getpid(), "url": self.api.url, "kubeconfig": str(self.kubeconfig),
+            "pid": os.getpid(), "pid_start": process_start(os.getpid()), "url": self.api.url, "kubeconfig": str(self.kubeconfig),
             "block": f"{prefix}.0.0/16", "started": time.time()}))
         log.info("sandbox up: %s, pods in %s.0.0/16", self.api.url, prefix)
 

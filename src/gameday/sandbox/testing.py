@@ -83,10 +83,19 @@ def release(name: str) -> bool:
     return True
 
 
+def _start_or_remove(path: Path, config: Path) -> Sandbox:
+    """`start`, and the state directory removed when it fails (nothing left in /tmp)."""
+    try:
+        return start(path, config=config)
+    except BaseException:  # pytest.fail's outcome too
+        shutil.rmtree(path, ignore_errors=True)
+        raise
+
+
 @pytest.fixture(scope="session")
 def bare_sandbox():
     path = state_dir("bare-sandbox")
-    sb = start(path, config=TEST_CONFIG)
+    sb = _start_or_remove(path, TEST_CONFIG)
     _LIVE["bare_sandbox"] = (sb, path)
     try:
         yield sb
@@ -99,7 +108,7 @@ def sandbox():
     if not PLATFORM_CONFIG.exists():
         pytest.skip(f"{PLATFORM_CONFIG.relative_to(ROOT)} does not exist yet: no reference platform to deploy")
     path = state_dir("sandbox")
-    sb = start(path, config=PLATFORM_CONFIG)
+    sb = _start_or_remove(path, PLATFORM_CONFIG)
     _LIVE["sandbox"] = (sb, path)
     before = os.environ.get("KUBECONFIG")
     os.environ["KUBECONFIG"] = str(sb.kubeconfig)
