@@ -31,6 +31,17 @@ def target(sandbox) -> Target:
     return Target.connect(sandbox.kubeconfig)
 
 
+@pytest.fixture(scope="module")
+def drill_kubeconfig(sandbox) -> Path:
+    """The kubeconfig the drills run with: the project's `target.sandbox_user`
+    (the gameday ServiceAccount, held to deploy/rbac), as `gameday run` on the sandbox does."""
+    from gameday.bdd.targets import as_sandbox_user
+    from gameday.project.loader import load
+    drills = as_sandbox_user(Target.connect(sandbox.kubeconfig), load(ROOT / "gameday.yaml"))
+    assert drills.user_name() == "system:serviceaccount:gaudi3-scale:gameday"
+    return drills.kubeconfig
+
+
 def test_load_runner_with_workers_collects_acknowledged_jobs(target):
     run = LoadRun(target.service_url(*API), users=6, spawn_rate=6, workers=2)
     run.start()
@@ -74,14 +85,16 @@ def test_facade_rolls_back_when_the_drill_raises(target, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("experiment", EXPERIMENTS, ids=lambda p: p.stem)
-def test_experiment_passes_on_the_sandbox_under_load(sandbox, experiment, tmp_path):
+def test_experiment_passes_on_the_sandbox_under_load(drill_kubeconfig, experiment, tmp_path):
     # The experiment's own load (its `extensions`): with fewer users one
     # failed request in a seconds-long incident window is already over a 5%
-    # error-rate bound, and the test would measure noise.
+    # error-rate bound, and the test would measure noise. Run as the drills'
+    # ServiceAccount: its permissions are asked first, then held to.
     proc = subprocess.run([sys.executable, "-m", "gameday.cli", "run", str(experiment), "--kubeconfig",
-                           str(sandbox.kubeconfig), "--reports", str(tmp_path)],
+                           str(drill_kubeconfig), "--reports", str(tmp_path)],
                           capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert "permissions: " in proc.stdout and "all granted" in proc.stdout, proc.stdout[:2000]
     suite = ET.parse(tmp_path / f"{experiment.stem}.junit.xml").getroot().find("testsuite")
     slas = json.loads(experiment.read_text())["extensions"][0]["sla"]
     cases = {c.get("name"): c for c in suite.findall("testcase")}

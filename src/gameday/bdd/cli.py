@@ -107,6 +107,13 @@ def cmd_drill(args) -> int:
         from .targets import resolve
         print("gameday: using the sandbox cluster (starting it if it is not running)", flush=True)
         target, stop = resolve(None, args.context, [*args.allow_context, *project.contexts], project=project)
+        if project.sandbox_serviceaccount is not None:  # the sandbox's drills run as that account: ask for it too
+            try:
+                _check_permissions(project, target)
+            except BaseException:
+                if stop is not None:
+                    stop()
+                raise
     try:
         code = _run_pytest(args, [f for f in features_mod.feature_files(paths)], reports, target, project)
     finally:

@@ -309,7 +309,8 @@ def for_kubectl(argv: list[str], default_ns: str = "default") -> list[Need]:
     if sub in ("get", "describe") and rest:
         out = []
         for word in rest[0].split(","):
-            out += on("get" if named() else "list", word)
+            # describe without a name lists, then reads each object it found
+            out += on("get" if named() else ("list get" if sub == "describe" else "list"), word)
             if "-w" in flags or "--watch" in flags:
                 out += on("watch", word)
         if sub == "describe":
@@ -350,8 +351,8 @@ def for_kubectl(argv: list[str], default_ns: str = "default") -> list[Need]:
         return on("delete", rest[0]) + ([] if "--wait" in flags and "--wait=false" in argv else on("list watch", rest[0]))
     if sub in ("cordon", "uncordon") and rest:
         return _n("get patch", "", "nodes", None, why)
-    if sub == "drain" and rest:
-        return [*_n("get patch", "", "nodes", None, why), *_n("list", "", "pods", None, why),
+    if sub == "drain" and rest:  # lists the node's pods, evicts them, then reads each until it is gone
+        return [*_n("get patch", "", "nodes", None, why), *_n("list get", "", "pods", None, why),
                 *_n("create", "", "pods/eviction", None, why)]
     if sub == "run" and rest:
         out = _n("create", "", "pods", ns, why)
