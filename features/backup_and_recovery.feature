@@ -10,13 +10,14 @@ Feature: Backup and Recovery
   @procedure:manual-backup @procedure:database-recovery @deviates:restore-names-a-fixed-dump
   Scenario: Back up the database and restore it with the application stopped
     "Database Recovery" line 2 restores /backup/database/postgres-20240101-120000.sql.gz,
-    a dump of a fixed date that no backup made today has (and the tool
-    writes .dump files): the runbook check reports it as a finding. The
-    operator restores the latest dump instead, with the tool the script runs.
+    a dump of a fixed date that no backup made today has: the runbook check
+    reports it as a finding. The operator restores the latest dump instead,
+    with the tool the script runs.
     "Manual Backup" line 2 (`ls -la /backup/daily/$(date +%Y%m%d-*)`) is not
-    run: the platform's backup tool keeps its dumps on the database pod's
-    backup volume (/backup/database/postgres-*.dump), not on the operator's
-    machine under /backup/daily, so the line finds nothing; line 4 needs aws.
+    run: the backups are where the runbook's own restore line looks for them,
+    on the database pod's backup volume (/backup/database/postgres-*.sql.gz);
+    the runbook names two layouts, and /backup/daily on the operator's machine
+    holds nothing, so the line finds nothing; line 4 needs aws.
 
     Given the platform is at steady state under a load of 2 users
     When the operator carries out lines 1 of the runbook's "Manual Backup"

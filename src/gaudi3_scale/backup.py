@@ -1,9 +1,13 @@
-"""`backup-automation`: the runbook's database backups, with pg_dump/pg_restore.
+"""`backup-automation`: the runbook's database backups, with pg_dump and psql.
 
-    backup-automation backup              # compressed dump into $BACKUP_DIR/database/
-    backup-automation health-check        # the newest dump reads back (pg_restore --list)
+    backup-automation backup              # gzipped SQL dump into $BACKUP_DIR/database/
+    backup-automation health-check        # the newest dump reads back whole, with the jobs' data
     backup-automation restore-db FILE     # restore a dump (FILE, or `latest`)
     backup-automation list                # the dumps, newest last
+
+Dumps are named as the runbook's restore line names them:
+/backup/database/postgres-YYYYmmdd-HHMMSS.sql.gz (plain SQL, gzip; pg_dump
+--clean --if-exists, so a restore replaces what is there).
 
 Connects with $DATABASE_URL when set, else libpq's PG* variables (inside
 the postgres pod). Exit codes: 0 done, 1 the tool or the database failed,
@@ -11,15 +15,20 @@ the postgres pod). Exit codes: 0 done, 1 the tool or the database failed,
 from __future__ import annotations
 
 import argparse
+import gzip
 import os
+import zlib
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-SUFFIX = ".dump"
+SUFFIX = ".sql.gz"
+TIMEOUT = 3600.0  # seconds a dump or a restore may take
+COMPLETE = b"-- PostgreSQL database dump complete"  # pg_dump's last comment: the dump is whole
 PREFIX = "postgres-"
 
 
@@ -67,15 +76,25 @@ def _conn_args(settings: Settings) -> list[str]:
     return ["--dbname", settings.database_url] if settings.database_url else []
 
 
-def _run(argv: list[str], what: str, timeout: float = 3600) -> subprocess.CompletedProcess:
-    try:
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise BackupError(f"{what} did not finish within {timeout:.0f}s") from None
-    if out.returncode != 0:
-        detail = (out.stderr or out.stdout).strip().splitlines()
-        raise BackupError(f"{what} failed: {detail[-1] if detail else f'exit {out.returncode}'}")
-    return out
+class _Bound:
+    """Kills the child it was given (ours) when it runs past `seconds`: a
+    hung pg_dump or psql never hangs the tool."""
+
+    def __init__(self, proc: subprocess.Popen, seconds: float):
+        self.proc, self.fired = proc, False
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def _fire(self) -> None:
+        self.fired = True
+        self.proc.kill()
+
+    def __enter__(self) -> "_Bound":
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._timer.cancel()
 
 
 def dumps(settings: Settings) -> list[Path]:
@@ -94,9 +113,19 @@ def backup(settings: Settings) -> Path:
         n += 1
     tmp = final.with_name("." + final.name + ".partial")
     try:
-        # Custom format, compressed: what pg_restore reads, table by table.
-        _run([tool("pg_dump"), "--format=custom", "--compress=6", "--no-owner", "--file", str(tmp), *_conn_args(settings)],
-             "pg_dump")
+        try:
+            proc = subprocess.Popen([tool("pg_dump"), "--format=plain", "--clean", "--if-exists", "--no-owner",
+                                     *_conn_args(settings)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        except OSError as exc:
+            raise BackupError(f"pg_dump could not start: {exc}") from None
+        with _Bound(proc, TIMEOUT) as bound, gzip.open(tmp, "wb", compresslevel=6) as gz:
+            shutil.copyfileobj(proc.stdout, gz, 1 << 20)
+            err = proc.stderr.read().decode(errors="replace").strip().splitlines()
+            proc.wait()
+        if bound.fired:
+            raise BackupError(f"pg_dump did not finish within {TIMEOUT:.0f}s")
+        if proc.returncode != 0:
+            raise BackupError(f"pg_dump failed: {err[-1] if err else f'exit {proc.returncode}'}")
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.rename(tmp, final)  # a half-written dump never carries a final name
@@ -108,7 +137,25 @@ def backup(settings: Settings) -> Path:
 
 
 def contents(path: Path) -> list[str]:
-    return _run([tool("pg_restore"), "--list", str(path)], f"pg_restore --list {path.name}", 600).stdout.splitlines()
+    """The dump's object headers (`-- Name: ...; Type: ...`); BackupError when
+    it does not read back whole (a bad gzip stream, or cut before pg_dump's
+    closing comment)."""
+    headers, complete = [], False
+    try:
+        with gzip.open(path, "rb") as gz:
+            for line in gz:
+                if line.startswith(b"-- Name: ") or line.startswith(b"-- Data for Name: "):
+                    headers.append(line.decode(errors="replace").strip())
+                text = line.strip()
+                if text == COMPLETE:
+                    complete = True
+                elif text and text != b"--" and not text.startswith(b"\\unrestrict"):
+                    complete = False  # only comments and psql's \unrestrict may follow the closing line
+    except (OSError, EOFError, zlib.error) as exc:
+        raise BackupError(f"{path.name} failed to read back: {exc}") from None
+    if not complete:
+        raise BackupError(f"{path.name} failed to read back: it ends before pg_dump's closing line (cut short)")
+    return headers
 
 
 def health_check(settings: Settings) -> str:
@@ -117,7 +164,7 @@ def health_check(settings: Settings) -> str:
         raise BadInput(f"no backup in {settings.dumps_dir}: run `backup-automation backup` first")
     newest = found[-1]
     listing = contents(newest)
-    if not any("TABLE DATA" in line and "training_jobs" in line for line in listing):
+    if not any(line.startswith("-- Data for Name: training_jobs;") for line in listing):
         raise BackupError(f"{newest.name} has no data of table training_jobs")
     age = time.time() - newest.stat().st_mtime
     return f"backup OK: {newest} ({newest.stat().st_size} bytes, {len(listing)} entries, {age / 3600:.1f} h old)"
@@ -141,9 +188,25 @@ def restore(settings: Settings, name: str) -> Path:
     path = resolve(settings, name)
     contents(path)  # refuse a damaged dump before touching the database
     # One transaction: the database ends up as the dump, or as it was.
-    _run([tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction",
-          "--exit-on-error", *(_conn_args(settings) or ["--dbname", os.environ.get("PGDATABASE", "postgres")]),
-          str(path)], f"pg_restore of {path.name}")
+    argv = [tool("psql"), "--no-psqlrc", "--quiet", "--single-transaction", "-v", "ON_ERROR_STOP=1",
+            *(_conn_args(settings) or ["--dbname", os.environ.get("PGDATABASE", "postgres")])]
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    except OSError as exc:
+        raise BackupError(f"psql could not start: {exc}") from None
+    with _Bound(proc, TIMEOUT) as bound:
+        try:
+            with gzip.open(path, "rb") as gz:
+                shutil.copyfileobj(gz, proc.stdin, 1 << 20)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass  # psql stopped at the first error: its message follows
+        err = proc.stderr.read().decode(errors="replace").strip().splitlines()
+        proc.wait()
+    if bound.fired:
+        raise BackupError(f"the restore of {path.name} did not finish within {TIMEOUT:.0f}s")
+    if proc.returncode != 0:
+        raise BackupError(f"restore of {path.name} failed: {err[-1] if err else f'exit {proc.returncode}'}")
     return path
 
 

@@ -1,7 +1,9 @@
 """backup-automation against a real PostgreSQL server."""
 from __future__ import annotations
 
+import gzip
 import os
+import re
 import subprocess
 import sys
 
@@ -32,9 +34,11 @@ def test_backup_health_check_and_restore(env):
     out = tool(env, "backup")
     assert out.returncode == 0, out.stderr
     path = out.stdout.split("backup written: ")[1].split(" (")[0]
-    assert path.endswith(".dump") and "/database/postgres-" in path
-    with open(path, "rb") as fh:
-        assert fh.read(5) == b"PGDMP"  # pg_dump's custom (compressed) format
+    # The runbook's layout and format: /backup/database/postgres-YYYYmmdd-HHMMSS.sql.gz
+    assert re.search(r"/database/postgres-\d{8}-\d{6}\.sql\.gz$", path), path
+    with gzip.open(path, "rb") as fh:
+        sql = fh.read()
+    assert b"COPY public.training_jobs" in sql and b"\n-- PostgreSQL database dump complete\n" in sql
 
     check = tool(env, "health-check")
     assert check.returncode == 0 and "backup OK" in check.stdout, check.stderr
@@ -55,7 +59,7 @@ def test_bad_input_is_one_line_and_exit_2(env, tmp_path):
     env, _ = env
     out = tool(env, "health-check")
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "run `backup-automation backup` first" in out.stderr
-    out = tool(env, "restore-db", str(tmp_path / "nope.dump"))
+    out = tool(env, "restore-db", str(tmp_path / "nope.sql.gz"))
     assert out.returncode == 2 and "no such backup file" in out.stderr and "Traceback" not in out.stderr
 
 
@@ -64,8 +68,11 @@ def test_damaged_dump_fails_health_check_and_is_not_restored(env):
     jobs.ensure_schema(Database(url))
     assert tool(env, "backup").returncode == 0
     listing = tool(env, "list").stdout.split()[0]
-    with open(listing, "r+b") as fh:
-        fh.truncate(40)
-    check = tool(env, "health-check")
-    assert check.returncode == 1 and "failed" in check.stderr
-    assert tool(env, "restore-db", "latest").returncode == 1
+    whole = open(listing, "rb").read()
+    for damaged in (whole[:40], whole[:-12], gzip.compress(gzip.decompress(whole)[:-200])):  # cut, bad CRC, cut SQL
+        with open(listing, "wb") as fh:
+            fh.write(damaged)
+        check = tool(env, "health-check")
+        assert check.returncode == 1 and "failed to read back" in check.stderr, check.stderr
+        restored = tool(env, "restore-db", "latest")
+        assert restored.returncode == 1 and "failed to read back" in restored.stderr, restored.stderr

@@ -67,9 +67,9 @@ def test_backup_tool_at_the_runbooks_path(sandbox, api):
     tool = "./backup-recovery/scripts/backup-automation.sh"
     backup = run(sandbox, [tool, "backup"])
     assert backup.returncode == 0, backup.stderr
-    # The dump's path inside the pod is /backup/database/postgres-*.dump; the
+    # The dump's path inside the pod is /backup/database/postgres-*.sql.gz (as the runbook's restore names it); the
     # sandbox without mount namespaces prints the claim's host directory.
-    assert "/database/postgres-" in backup.stdout and ".dump" in backup.stdout
+    assert "/database/postgres-" in backup.stdout and ".sql.gz" in backup.stdout
     check = run(sandbox, [tool, "health-check"])
     assert check.returncode == 0 and "backup OK" in check.stdout, check.stderr
     # The dump holds pg_stat_statements too: restoring it (as the platform's

@@ -150,3 +150,33 @@ def test_an_object_a_line_deletes_is_re_created(target, tmp_path):
     finally:
         checker.close()
         core.delete_namespaced_config_map("runbook-check-probe", "gaudi3-scale")
+
+
+def test_manual_backup_finds_its_dump_where_the_runbook_restores_from_not_under_backup_daily(target, tmp_path):
+    """The seed runbook's "Manual Backup" as written: the backup and its health check pass, and line 2
+    (`ls -la /backup/daily/$(date +%Y%m%d-*)`) fails for the runbook's own reason: the runbook names two
+    layouts, and its restore line (/backup/database/postgres-*.sql.gz, on the database's backup volume) is
+    where the backups are. A copy whose line 2 looks there passes."""
+    seed = ROOT / "runbook" / "gaudi3-scale-runbook.md"
+    checker = Checker(seed, settings_mod.load(seed), target, tmp_path / "reports")
+    try:
+        backup, listing, health, upload = checker.run(only="Manual Backup").procedures[0].lines
+    finally:
+        checker.close()
+    assert backup.verdict == "passed" and ".sql.gz" in backup.output_head, backup.reason + backup.output_head
+    assert listing.verdict == "failed" and "No such file or directory" in listing.output_head + listing.reason, \
+        (listing.verdict, listing.reason, listing.output_head)
+    assert health.verdict == "passed" and "backup OK" in health.output_head, health.reason
+    assert upload.verdict == "needs" and "aws" in upload.reason
+
+    corrected = seed.read_text().replace(
+        "ls -la /backup/daily/$(date +%Y%m%d-*)",
+        "kubectl exec deployment/postgres -n database -c postgres -- "
+        "sh -c 'ls -la /backup/database/postgres-$(date +%Y%m%d)-*.sql.gz'")
+    path = copy_runbook(tmp_path, corrected)
+    checker = Checker(path, settings_mod.load(path), target, tmp_path / "reports-corrected")
+    try:
+        fixed = checker.run(only="Manual Backup").procedures[0].lines[1]
+    finally:
+        checker.close()
+    assert fixed.verdict == "passed" and ".sql.gz" in fixed.output_head, (fixed.reason, fixed.output_head)

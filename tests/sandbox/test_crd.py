@@ -99,11 +99,15 @@ def test_the_client_watches_custom_objects(server):
     seen: list[tuple[str, str]] = []
     started = threading.Event()
 
+    # From the list's resourceVersion: every change after it is delivered, whenever the watch
+    # request itself reaches the server (without it, a late watch sees the patched object as ADDED).
+    rv = api.list_namespaced_custom_object(GROUP, VERSION, "default", PLURAL)["metadata"]["resourceVersion"]
+
     def watch_them():
         w = watch.Watch()
         started.set()
         for ev in w.stream(api.list_namespaced_custom_object, GROUP, VERSION, "default", PLURAL,
-                           timeout_seconds=20):
+                           resource_version=rv, timeout_seconds=20):
             seen.append((ev["type"], ev["object"]["metadata"]["name"]))
             if ev["type"] == "DELETED":
                 w.stop()

@@ -127,6 +127,40 @@ def render(results: list[Any], timelines: dict[str, list[Any]], title: str = "ga
         "__PASSED__", str(sum(1 for r in results if _plain(r).get("outcome") == "passed")))
 
 
+def runbook_check_section(check: dict) -> str:
+    """The runbook check's results (runbook-check.json) as a section: per
+    procedure, each line with its verdict, why, and a corrected line where
+    the target showed one. Pure."""
+    procs = check.get("procedures") or []
+    lines = [l for p in procs for l in p.get("lines") or []]
+    counts: dict[str, int] = {}
+    for l in lines:
+        counts[l.get("verdict", "?")] = counts.get(l.get("verdict", "?"), 0) + 1
+    parts = [f'<section class="runbook-check" id="runbook-check"><h2>Runbook check: '
+             f'{html.escape(str(check.get("runbook", "")))}</h2>'
+             f'<p class="where">target {html.escape(str(check.get("target", "")))} &middot; '
+             f'{len(lines)} lines in {len(procs)} procedures &middot; '
+             f'{html.escape(", ".join(f"{v} {k}" for k, v in sorted(counts.items())))}</p>']
+    for p in procs:
+        rows = []
+        for l in p.get("lines") or []:
+            verdict = str(l.get("verdict", "?"))
+            why = str(l.get("reason", ""))
+            if l.get("correction"):
+                why += f" — corrected line ({l.get('correction_verdict', '')}): {l['correction']}"
+            rows.append(f'<tr class="{"failed" if verdict == "failed" else "passed" if verdict == "passed" else ""}">'
+                        f'<td>{l.get("line", "")}</td><td class="verdict">{html.escape(verdict)}</td>'
+                        f'<td><code>{html.escape(str(l.get("text", "")).splitlines()[0][:120] if l.get("text") else "")}'
+                        f'</code></td><td>{html.escape(why[:400])}</td></tr>')
+        restored = "".join(f"<li>{html.escape(str(x))}</li>" for x in p.get("restored") or [])
+        parts.append(f'<h3>{html.escape(str(p.get("title", p.get("slug", ""))))} '
+                     f'<span class="where">line {p.get("line", "")}</span></h3>'
+                     f'<table class="sla"><tr><th>line</th><th>verdict</th><th>command</th><th>why</th></tr>'
+                     f'{"".join(rows)}</table>' + (f"<p>put back:</p><ul>{restored}</ul>" if restored else ""))
+    parts.append("</section>")
+    return "".join(parts)
+
+
 def write_report(path: str | os.PathLike, results: list[Any], reports_dir: str | os.PathLike) -> Path:
     """Read each scenario's timeline (paths relative to `reports_dir`) and
     write the page."""
@@ -140,9 +174,27 @@ def write_report(path: str | os.PathLike, results: list[Any], reports_dir: str |
                 timelines[d["key"]] = read(p)
             except (OSError, ValueError):
                 timelines[d["key"]] = []
+    page = render(results, timelines)
+    check = Path(reports_dir) / "runbook" / "runbook-check.json"  # `gameday runbook check --reports` the same folder
+    if check.exists():
+        try:
+            section = runbook_check_section(json.loads(check.read_text()))
+        except (OSError, ValueError):
+            section = ""
+        page = page.replace("</body>", section + "</body>", 1)
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(results, timelines), encoding="utf-8")
+    out.write_text(page, encoding="utf-8")
+    return out
+
+
+def write_runbook_check(path: str | os.PathLike, check: dict) -> Path:
+    """The runbook check's own page (runbook-check.html)."""
+    title = f"gameday runbook check: {check.get('runbook', '')}"
+    page = (_PAGE.split("<body", 1)[0] + "<body>" + f"<h1>{html.escape(title)}</h1>" + runbook_check_section(check)
+            + "</body></html>").replace("__TITLE__", html.escape(title))
+    out = Path(path)
+    out.write_text(page, encoding="utf-8")
     return out
 
 

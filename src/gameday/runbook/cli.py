@@ -104,7 +104,7 @@ def cmd_check(args) -> int:
             stop()
     paths = report.write(result, reports)
     print(report.table(result))
-    print(f"\nfindings: {paths['findings']}  junit: {paths['junit']}  json: {paths['json']}")
+    print(f"\nfindings: {paths['findings']}  junit: {paths['junit']}  json: {paths['json']}  html: {paths['html']}")
     return 1 if result.failed else 0
 
 

@@ -84,4 +84,6 @@ def write(result: CheckResult, folder: Path) -> dict[str, Path]:
     paths["junit"].write_text(junit(result))
     paths["findings"].write_text(findings(result))
     paths["table"].write_text(table(result))
+    from ..reports.html import write_runbook_check
+    paths["html"] = write_runbook_check(folder / "runbook-check.html", result.to_json())
     return paths

@@ -244,6 +244,10 @@ class Kubelet:
         ns, name = key
         pod = self.store.try_get(POD, ns, name)
         with self.lock:
+            if self._stop.is_set():
+                # Stopping: `stop` took (or will take) the runtimes under this lock; a sync that
+                # came after it must start nothing (no process, no pod directory outlives the kubelet).
+                return None
             rt = self.pods.get(key)
             if rt is not None and (pod is None or pod["metadata"]["uid"] != rt.uid
                                    or pod.get("spec", {}).get("nodeName") != self.node_name):
