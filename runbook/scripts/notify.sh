@@ -8,7 +8,7 @@ kind=$1 severity=$2 message=$3
 url=${NOTIFY_URL:-}
 if [ -z "$url" ]; then
     url=$(service_url notifications monitoring) || {
-        echo "notify: error: no notification receiver: set NOTIFY_URL or deploy deploy/platform/notifications.yaml" >&2
+        echo "notify: error: no notification receiver: set NOTIFY_URL or deploy deploy/monitoring/notifications.yaml" >&2
         exit 1
     }
 fi

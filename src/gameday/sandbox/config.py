@@ -28,6 +28,12 @@ Schema (every key optional; relative paths are relative to the file)::
                                          # apiVersion/kind/namespace/name
     crashloop: {base_seconds: 1, cap_seconds: 20}
                                          # CrashLoopBackOff back-off (Kubernetes: 10 / 300)
+    releases:                            # Helm releases installed after the manifests, in order,
+      - name: shop                       # with the real `helm` (upgrade --install) as the admin;
+        chart: ../helm/shop              # the same release named again is an upgrade (a history)
+        namespace: shop
+        values: [../helm/shop/values-staging.yaml]   # optional, relative to this file
+        set: {image.tag: "1.2"}          # optional, as `--set key=value`
 
 A missing file means the defaults: three nodes (`DEFAULT_NODES`: two CPU
 nodes and one accelerator node), the built-in catalog, no manifests."""
@@ -78,6 +84,16 @@ class AutoscalerConfig:
 
 
 @dataclass(frozen=True)
+class ReleaseConfig:
+    """A Helm release the sandbox installs (gameday.sandbox.releases)."""
+    name: str
+    chart: Path
+    namespace: str
+    values: tuple[Path, ...] = ()
+    set: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class SandboxConfig:
     nodes: tuple[NodeConfig, ...] = DEFAULT_NODES
     catalogs: tuple[Path, ...] = ()
@@ -86,6 +102,7 @@ class SandboxConfig:
     crashloop_cap: float = 20.0
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
     autoscaler: AutoscalerConfig = field(default_factory=AutoscalerConfig)
+    releases: tuple[ReleaseConfig, ...] = ()
     source: Path | None = None
 
     @property
@@ -153,7 +170,8 @@ def load(path: str | os.PathLike | None) -> SandboxConfig:
         raise _fail(path, f"not valid YAML{where}") from None
     if not isinstance(data, dict):
         raise _fail(path, "the top level must be a mapping")
-    unknown = set(data) - {"node", "nodes", "node_lifecycle", "autoscaler", "catalogs", "manifests", "crashloop"}
+    unknown = set(data) - {"node", "nodes", "node_lifecycle", "autoscaler", "catalogs", "manifests", "crashloop",
+                        "releases"}
     if unknown:
         raise _fail(path, f"unknown key(s) {', '.join(sorted(unknown))}")
     base = path.parent
@@ -190,4 +208,44 @@ def load(path: str | os.PathLike | None) -> SandboxConfig:
         nodes=nodes, catalogs=paths("catalogs"), manifests=paths("manifests"),
         crashloop_base=cl_base, crashloop_cap=cl_cap,
         lifecycle=_numbers(path, data, "node_lifecycle", LifecycleConfig),
-        autoscaler=_numbers(path, data, "autoscaler", AutoscalerConfig), source=path.resolve())
+        autoscaler=_numbers(path, data, "autoscaler", AutoscalerConfig),
+        releases=_releases(path, data.get("releases")), source=path.resolve())
+
+
+_RELEASE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$")
+
+
+def _releases(path: Path, raw) -> tuple[ReleaseConfig, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise _fail(path, "releases must be a list of {name, chart, namespace, values, set}")
+    out = []
+    for i, rel in enumerate(raw):
+        where = f"releases[{i}]"
+        if not isinstance(rel, dict):
+            raise _fail(path, f"{where} must be a mapping with name, chart and namespace")
+        unknown = set(rel) - {"name", "chart", "namespace", "values", "set"}
+        if unknown:
+            raise _fail(path, f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+        for key in ("name", "chart", "namespace"):
+            if not isinstance(rel.get(key), str) or not rel[key]:
+                raise _fail(path, f"{where}.{key} is required (a string)")
+        if not _RELEASE_NAME.match(rel["name"]) or not _RELEASE_NAME.match(rel["namespace"]):
+            raise _fail(path, f"{where}: name and namespace must be DNS labels (lower case, digits, '-')")
+        chart = (path.parent / rel["chart"]).resolve()
+        if not (chart / "Chart.yaml").is_file():
+            raise _fail(path, f"{where}.chart {rel['chart']}: no Chart.yaml there")
+        values = rel.get("values") or []
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise _fail(path, f"{where}.values must be a list of paths")
+        files = tuple((path.parent / v).resolve() for v in values)
+        missing = [str(v) for v, f in zip(values, files) if not f.is_file()]
+        if missing:
+            raise _fail(path, f"{where}.values: no such file {', '.join(missing)}")
+        settings = rel.get("set") or {}
+        if not isinstance(settings, dict) or not all(isinstance(k, str) for k in settings):
+            raise _fail(path, f"{where}.set must be a mapping of key: value")
+        out.append(ReleaseConfig(rel["name"], chart, rel["namespace"], files,
+                                 tuple((k, "" if v is None else str(v)) for k, v in settings.items())))
+    return tuple(out)

@@ -420,7 +420,7 @@ class Verbs:
     def _delete_options(self, req: Request) -> dict:
         opts: dict = {}
         if req.body.strip():
-            opts = _decode(req, ("application/json",) + _YAML_TYPES, "DeleteOptions")
+            opts = _decode(req, ("application/json", protobuf.CONTENT_TYPE) + _YAML_TYPES, "DeleteOptions")
             if not isinstance(opts, dict):
                 raise validation.bad_request("DeleteOptions must be a JSON object")
         if "gracePeriodSeconds" in req.query:

@@ -122,6 +122,8 @@ _INGRESS_SPEC = {1: ("defaultBackend", _INGRESS_BACKEND),
 _RESOURCE_ATTRIBUTES = {1: ("namespace", "str"), 2: ("verb", "str"), 3: ("group", "str"), 4: ("version", "str"),
                         5: ("resource", "str"), 6: ("subresource", "str"), 7: ("name", "str")}
 _NON_RESOURCE_ATTRIBUTES = {1: ("path", "str"), 2: ("verb", "str")}
+_DELETE_OPTIONS = {1: ("gracePeriodSeconds", "int"), 2: ("preconditions", {1: ("uid", "str"), 2: ("resourceVersion", "str")}),
+                   3: ("orphanDependents", "bool"), 4: ("propagationPolicy", "str"), 5: ("dryRun", "strlist")}
 SCHEMAS: dict[tuple[str, str], dict] = {
     ("apps/v1", "Deployment"): {1: ("metadata", _OBJECT_META), 2: ("spec", _DEPLOYMENT_SPEC)},
     ("v1", "Service"): {1: ("metadata", _OBJECT_META), 2: ("spec", _SERVICE_SPEC)},
@@ -153,6 +155,9 @@ SCHEMAS: dict[tuple[str, str], dict] = {
                           4: ("immutable", "bool")},
     ("v1", "Secret"): {1: ("metadata", _OBJECT_META), 2: ("data", "bytesmap"), 3: ("type", "str"),
                        4: ("stringData", "strmap"), 5: ("immutable", "bool")},
+    # A delete's body: Helm's storage and other typed clients send it as protobuf, tagged with the
+    # group version of the object they delete (meta/v1's DeleteOptions is registered in each).
+    **{(gv, "DeleteOptions"): _DELETE_OPTIONS for gv in ("v1", "meta.k8s.io/v1", "apps/v1", "batch/v1")},
     ("v1", "ServiceAccount"): {1: ("metadata", _OBJECT_META), 2: ("secrets", ("list", _OBJECT_REF)),
                                3: ("imagePullSecrets", ("list", _LOCAL_REF)),
                                4: ("automountServiceAccountToken", "bool")},
