@@ -173,8 +173,11 @@ class Sandbox:
         log.info("sandbox up: %s, pods in %s.0.0/16", self.api.url, prefix)
 
     def stop(self) -> None:
-        """Stop everything; no process is left behind."""
-        for part in (self.nodes, self.discovery, self.ingress, self.proxies, *reversed(self.controllers), self.api):
+        """Stop everything; no process, thread or directory is left behind."""
+        # The control plane first: while nodes stop, no controller creates, binds
+        # or powers on anything for them (a ReplicaSet replacing stopped pods, the
+        # power controller rebooting a node whose kubelet is stopping).
+        for part in (*reversed(self.controllers), self.nodes, self.discovery, self.ingress, self.proxies, self.api):
             if part is None:
                 continue
             try:

@@ -8,7 +8,10 @@ its kubelet stops its containers and stops reporting; the node lifecycle
 controller then sees the heartbeats stop (NotReady, `node.kubernetes.io/
 unreachable` taints, evictions after tolerationSeconds). Starting it again is
 a reboot: a fresh kubelet finishes the pods deleted meanwhile and restarts the
-ones still bound to it, and the node returns Ready.
+ones still bound to it, and the node returns Ready. A host the pool has let go
+(the sandbox stopping, the node removed) is retired: it never starts again, so
+no kubelet outlives the sandbox (the power controller, seeing a node without a
+kubelet while the pool stops it, would otherwise reboot it).
 
 Through the Kubernetes API (faults, tests, `kubectl`), a node is stopped by
 the annotation `gameday.io/node-stopped: "true"` and started by removing it:
@@ -54,6 +57,7 @@ class NodeHost:
         self.kubelet_options = kubelet_options
         self.kubelet: Kubelet | None = None
         self.reporter: NodeStatusReporter | None = None
+        self.retired = False
         self._lock = threading.Lock()
 
     @property
@@ -67,6 +71,9 @@ class NodeHost:
     def start(self) -> None:
         with self._lock:
             if self.kubelet is not None:
+                return
+            if self.retired:
+                log.info("node %s is retired: not starting it", self.name)
                 return
             self.dir.mkdir(parents=True, exist_ok=True)
             self.shared_volumes.mkdir(parents=True, exist_ok=True)
@@ -98,6 +105,13 @@ class NodeHost:
                     log.exception("node %s: stopping %s failed", self.name, type(part).__name__)
         if kubelet is not None:
             log.info("node %s stopped", self.name)
+
+    def retire(self, grace: float = 5.0) -> None:
+        """Stop for good: a `start` already under way finishes first (the lock),
+        any later one starts nothing."""
+        with self._lock:
+            self.retired = True
+        self.stop(grace)
 
 
 class NodePool:
@@ -135,21 +149,27 @@ class NodePool:
             self.hosts[host.name] = host
 
     def remove(self, name: str) -> NodeHost | None:
+        """Take a node out of the pool; it is retired (stopped, and never started
+        again by a reconcile that still holds it)."""
         with self._lock:
-            return self.hosts.pop(name, None)
+            host = self.hosts.pop(name, None)
+        if host is not None:
+            host.retire(grace=0.0)
+        return host
 
     def kubelets(self) -> list[Kubelet]:
         with self._lock:
             return [h.kubelet for h in self.hosts.values() if h.kubelet is not None]
 
     def stop(self) -> None:
+        """Retire every node (their kubelets stop their containers) and the sampler."""
         self._stop.set()
         with self._lock:
             hosts = list(self.hosts.values())
-        threads = [threading.Thread(target=h.stop, daemon=True) for h in hosts]
+        threads = [threading.Thread(target=h.retire, name=f"retire-{h.name}", daemon=True) for h in hosts]
         for t in threads:
             t.start()
-        for t in threads:
+        for t in threads + ([self._sampler] if self._sampler is not None else []):
             t.join(timeout=60)
 
     # -- NodeAgent -----------------------------------------------------------
@@ -244,7 +264,7 @@ class PowerController(Controller):
     def reconcile(self, name):
         host = self.pool.hosts.get(name)
         node = self.store.try_get(NODE, None, name)
-        if host is None or node is None:
+        if host is None or node is None or host.retired:
             return None
         stopped = (node["metadata"].get("annotations") or {}).get(STOPPED_ANNOTATION, "").lower() == "true"
         if stopped and host.running:
