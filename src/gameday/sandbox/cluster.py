@@ -21,6 +21,7 @@ from pathlib import Path
 from ..errors import UserError
 from . import config as sandbox_config
 from . import manifests as manifest_files
+from . import releases
 from .controllers import all_controllers
 from .controllers.base import is_pod_ready
 from .discovery_sd import DiscoveryServer
@@ -121,6 +122,7 @@ class Sandbox:
         # Bad input first, before anything runs.
         catalog = Catalog.load(self.config.catalogs, self.extra_images)
         loaded = manifest_files.load(self.manifest_dirs)
+        releases.require_helm(self.config.releases, str(self.config.source or "sandbox.yaml"))
         self.state_dir.mkdir(parents=True, exist_ok=True)
         # A previous run's leftovers: its pods, and its claims' directories (the store
         # lives in memory, so every claim of this run is new).
@@ -167,6 +169,8 @@ class Sandbox:
         self.discovery.start()
         self.api.write_kubeconfig(self.kubeconfig)
         manifest_files.apply(self.store, loaded, self.api.prepare_create)
+        releases.install(self.config.releases, self.kubeconfig, self.state_dir / "helm",
+                         str(self.config.source or "sandbox.yaml"))
         self.info_file.write_text(json.dumps({
             "pid": os.getpid(), "pid_start": process_start(os.getpid()), "url": self.api.url, "kubeconfig": str(self.kubeconfig),
             "block": f"{prefix}.0.0/16", "started": time.time()}))

@@ -10,25 +10,15 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
+from .. import programs
 from ..errors import UserError
 from .config import ReleaseConfig
 
 log = logging.getLogger(__name__)
 HELM_TIMEOUT_S = 180  # one `helm upgrade --install` (it does not wait for pods: the sandbox's readiness does)
-
-
-def helm_program() -> str | None:
-    """`helm` on PATH, or beside this interpreter (the virtual environment `make setup` fills)."""
-    found = shutil.which("helm")
-    if found:
-        return found
-    beside = Path(sys.executable).parent / "helm"
-    return str(beside) if beside.is_file() and os.access(beside, os.X_OK) else None
 
 
 def helm_env(kubeconfig: Path, home: Path) -> dict:
@@ -53,7 +43,7 @@ def require_helm(releases: tuple[ReleaseConfig, ...], source: str) -> str | None
     """The helm program, when releases need one (checked before the sandbox starts anything)."""
     if not releases:
         return None
-    helm = helm_program()
+    helm = programs.find("helm")
     if helm is None:
         raise UserError(f"{source}: its releases need the `helm` program (Helm 3), which is not on PATH; "
                         "`make setup` installs it, or put helm 3 on PATH")
