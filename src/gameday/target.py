@@ -8,12 +8,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+from . import programs
 from .errors import TargetError, UserError
 
 SANDBOX_CONTEXT_PREFIX = "gameday-sandbox"
@@ -158,6 +160,18 @@ class Target:
             raise TargetError("kubectl is not on PATH; install it to run this step")
         cmd = [exe, "--kubeconfig", str(self.kubeconfig), "--context", self.context, *args]
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, input=input)
+
+    def helm(self, args: list[str], timeout: float = 60.0) -> subprocess.CompletedProcess:
+        """Run helm with this target's kubeconfig and context, as an argument
+        list; its cache and config live in a folder of its own for the call."""
+        exe = programs.find("helm")
+        if not exe:
+            raise TargetError("helm is not on PATH; install Helm 3 to run this step")
+        with tempfile.TemporaryDirectory(prefix="gameday-helm-") as home:
+            env = dict(os.environ, KUBECONFIG=str(self.kubeconfig), HELM_CACHE_HOME=f"{home}/cache",
+                       HELM_CONFIG_HOME=f"{home}/config", HELM_DATA_HOME=f"{home}/data")
+            return subprocess.run([exe, "--kube-context", self.context, *args], capture_output=True, text=True,
+                                  timeout=timeout, env=env, stdin=subprocess.DEVNULL)
 
     def chaos_configuration(self) -> dict:
         """`configuration` for gameday's Chaos Toolkit providers."""

@@ -1,6 +1,6 @@
 """The platform's Helm chart (deploy/helm/gaudi3-scale), rendered by the real
-helm binary: lint, the production objects (those of deploy/platform while it
-exists, and the key facts written out here), the canary and rolling releases,
+helm binary: lint, the production objects (the key facts written out here;
+the chart replaced deploy/platform object for object), the canary and rolling releases,
 the staging values and the `helm test` hook."""
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy" / "helm" / "gaudi3-scale"
 STAGING_VALUES = CHART / "values-staging.yaml"
-PLATFORM = ROOT / "deploy" / "platform"
 HELM = shutil.which("helm")
 
 pytestmark = pytest.mark.skipif(
@@ -106,17 +105,6 @@ def test_chart_metadata_and_lint():
     helm("lint", str(CHART), "-f", str(STAGING_VALUES), "--namespace", STAGING_NS)
 
 
-@pytest.mark.skipif(not PLATFORM.is_dir(), reason="deploy/platform is gone: the key-fact tests below hold the chart")
-def test_default_render_is_deploy_platform(default):
-    expected = by_key(d for path in sorted(PLATFORM.glob("*.yaml")) for d in yaml.safe_load_all(path.read_text()))
-    assert not any(o["metadata"]["namespace"] != NS for o in expected.values()), \
-        "deploy/platform holds an object of another namespace (notifications lives in deploy/monitoring)"
-    rendered = {k: without_chart_metadata(o) for k, o in released(default).items()}
-    assert sorted(rendered) == sorted(expected)
-    for key, obj in expected.items():
-        assert rendered[key] == obj, f"{key} differs from deploy/platform"
-
-
 def test_every_object_carries_the_helm_labels_in_the_release_namespace(default, staging):
     for objects, ns in ((default, NS), (staging, STAGING_NS)):
         for key, obj in objects.items():
@@ -128,7 +116,7 @@ def test_every_object_carries_the_helm_labels_in_the_release_namespace(default, 
 
 def test_default_render_key_facts(default):
     """What the sandbox, alert rules, runbook and tests rely on, written out
-    (deploy/platform is the other witness while it exists)."""
+    (the chart rendered deploy/platform's objects exactly when it replaced them)."""
     assert sorted(released(default)) == sorted([
         ("ConfigMap", "gaudi3-scale-config"), ("Secret", "gaudi3-scale-secrets"), ("Secret", "gaudi3-scale-api-tls"),
         ("Deployment", "gaudi3-scale-api"), ("Deployment", "gaudi3-scale-api-canary"), ("Service", "gaudi3-scale-api"),

@@ -64,10 +64,10 @@ def test_every_part_of_a_pipeline_and_the_fallback_are_recorded(tmp_path):
 
 
 def test_tools_outside_the_target_are_needed_not_run(tmp_path):
-    text = "terraform show -json\nhelm list -n x\n"
+    text = "terraform show -json\ndocker pull x\n"
     _, s = session(tmp_path, text)
     verdicts = [judge_unit("t", u, s) for u in split_block(text)]
-    assert [(v.verdict, v.needs) for v in verdicts] == [("needs", "terraform"), ("needs", "helm")]
+    assert [(v.verdict, v.needs) for v in verdicts] == [("needs", "terraform"), ("needs", "docker")]
     assert "command not found" in s.output
 
 

@@ -5,7 +5,9 @@ a scenario that scales the API to 3 or patches a ConfigMap, then fails
 half-way, would leave the next scenario a different platform. The snapshot
 records the few things runbook commands change (replicas, ConfigMap data,
 Service selectors, HPA limits, node cordons, deployments the scenario
-created) and `restore` puts back what differs, with kubectl merge patches
+created, the deployed revision of each Helm release) and `restore` puts
+back what differs: a release that moved is rolled back to its revision
+(`helm rollback`, as an operator would), then kubectl merge patches, all
 run as argument lists."""
 from __future__ import annotations
 
@@ -22,16 +24,22 @@ class Snapshot:
     selectors: dict[tuple[str, str], dict] = field(default_factory=dict)
     hpas: dict[tuple[str, str], tuple[int | None, int]] = field(default_factory=dict)
     unschedulable: dict[str, bool] = field(default_factory=dict)
+    releases: dict[tuple[str, str], int] = field(default_factory=dict)   # (ns, release) -> deployed revision
 
 
-def _items(target: Target, args: list[str]) -> list[dict]:
+def _listed(target: Target, args: list[str]) -> list[dict] | None:
+    """The items, or None when the target refused (a kind it does not serve, a verb the user lacks)."""
     proc = target.kubectl(["get", *args, "-o", "json"], timeout=60)
     if proc.returncode != 0:
-        return []  # a kind the target does not serve is simply not snapshotted
+        return None
     try:
         return json.loads(proc.stdout).get("items", [])
     except ValueError:
-        return []
+        return None
+
+
+def _items(target: Target, args: list[str]) -> list[dict]:
+    return _listed(target, args) or []  # what the target refuses is simply not snapshotted
 
 
 _KINDS = ("deployments", "statefulsets", "configmaps", "services", "horizontalpodautoscalers", "nodes")
@@ -47,7 +55,11 @@ def take(target: Target, namespaces: tuple[str, ...]) -> Snapshot:
         namespaced = [k for k in _KINDS if k != "nodes"]
         items = [o for ns in namespaces for o in _items(target, [",".join(namespaced), "-n", ns])]
         items += _items(target, ["nodes"])
-    return from_items(items, namespaces)
+    # Helm keeps each release revision in a Secret labelled owner=helm (its default storage driver).
+    helm = _listed(target, ["secrets", "-l", "owner=helm,status=deployed", "-A"])
+    if helm is None:
+        helm = [o for ns in namespaces for o in _items(target, ["secrets", "-l", "owner=helm,status=deployed", "-n", ns])]
+    return from_items(items + helm, namespaces)
 
 
 def needs(namespaces: tuple[str, ...]) -> list:
@@ -63,6 +75,7 @@ def needs(namespaces: tuple[str, ...]) -> list:
                                                           ("", "configmaps"),
                                                           ("", "services"), ("autoscaling", "horizontalpodautoscalers"))]
         out.append(Need("delete", "apps", "deployments", ns, why))
+        out.append(Need("list", "", "secrets", ns, why + " (the revision of each Helm release)"))
     return out
 
 
@@ -85,7 +98,23 @@ def from_items(items: list[dict], namespaces: tuple[str, ...]) -> Snapshot:
             snap.selectors[(ns, name)] = dict(spec.get("selector") or {})
         elif kind == "HorizontalPodAutoscaler":
             snap.hpas[(ns, name)] = (spec.get("minReplicas"), int(spec.get("maxReplicas", 1)))
+        elif kind == "Secret" and (meta.get("labels") or {}).get("owner") == "helm":
+            labels = meta["labels"]
+            if labels.get("status") == "deployed" and str(labels.get("version", "")).isdigit():
+                snap.releases[(ns, labels.get("name", ""))] = int(labels["version"])
     return snap
+
+
+def release_rollbacks(before: Snapshot, after: Snapshot) -> list[tuple[str, list[str]]]:
+    """(description, helm args) that take each Helm release back to the
+    revision it had deployed. Pure."""
+    out = []
+    for (ns, name), rev in sorted(before.releases.items()):
+        now = after.releases.get((ns, name))
+        if now is not None and now != rev:
+            out.append((f"helm release {ns}/{name} rolled back to revision {rev} (was {now})",
+                        ["rollback", name, str(rev), "-n", ns, "--wait", "--timeout", "300s"]))
+    return out
 
 
 def diff_patches(before: Snapshot, after: Snapshot) -> list[tuple[str, list[str]]]:
@@ -127,7 +156,13 @@ def diff_patches(before: Snapshot, after: Snapshot) -> list[tuple[str, list[str]
 def restore(target: Target, before: Snapshot, namespaces: tuple[str, ...]) -> list[str]:
     """Put back what differs; returns what was done (for the report)."""
     done = []
-    for what, args in diff_patches(before, take(target, namespaces)):
+    after = take(target, namespaces)
+    for what, args in release_rollbacks(before, after):
+        proc = target.helm(args, timeout=330)
+        done.append(what if proc.returncode == 0 else f"{what}: FAILED ({proc.stderr.strip()[:200]})")
+    if done:
+        after = take(target, namespaces)   # what the rollbacks put back is not patched again
+    for what, args in diff_patches(before, after):
         proc = target.kubectl(args, timeout=60)
         done.append(what if proc.returncode == 0 else f"{what}: FAILED ({proc.stderr.strip()[:200]})")
     return done

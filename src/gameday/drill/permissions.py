@@ -10,6 +10,7 @@ cluster-scoped (nodes) or cluster-wide (a drain of every namespace)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from ..errors import TargetError
@@ -368,12 +369,88 @@ def for_kubectl(argv: list[str], default_ns: str = "default") -> list[Need]:
     return []  # auth can-i, version, config, apply -f ...: nothing known in advance
 
 
-def for_runbook(runbook, default_ns: str = "default") -> list[Need]:
-    """Every kubectl line of a parsed runbook (gameday.runbook.parse)."""
+_HELM_FLAGS_WITH_VALUE = {"-n", "--namespace", "--kube-context", "--kubeconfig", "--timeout", "-f", "--values",
+                          "--set", "--set-string", "--set-file", "--set-json", "--version", "--description",
+                          "--history-max", "-o", "--output", "--max", "--revision", "--post-renderer", "--filter",
+                          "-l", "--selector", "--repo", "--kube-token", "--kube-apiserver"}
+_HELM_READS_HISTORY = {"list", "ls", "history", "hist", "get", "status"}
+_TEMPLATE_KIND = None
+
+
+def _plural(kind: str) -> str:
+    k = kind.lower()
+    return k + "es" if k.endswith("s") else k[:-1] + "ies" if k.endswith("y") else k + "s"
+
+
+def chart_resources(chart: Path) -> list[tuple[str, str]]:
+    """(group, plural) of each kind a chart's templates name (its test hooks
+    apart): what installing, upgrading or rolling back its release touches."""
+    import re
+    global _TEMPLATE_KIND
+    _TEMPLATE_KIND = _TEMPLATE_KIND or re.compile(r"^\s*kind:\s*([A-Z][A-Za-z]+)\s*$", re.M)
+    kinds: set[str] = set()
+    templates = chart / "templates"
+    for f in sorted(templates.rglob("*")) if templates.is_dir() else []:
+        if f.is_file() and "tests" not in f.relative_to(templates).parts:
+            kinds.update(_TEMPLATE_KIND.findall(f.read_text(errors="replace")))
+    return sorted({(_GROUPS.get(_plural(k), ""), _plural(k)) for k in kinds})
+
+
+def for_helm(argv: list[str], default_ns: str = "default", base: Path | None = None,
+             charts: dict[str, str] | None = None) -> list[Need]:
+    """What one `helm ...` line needs. Helm keeps each revision of a release
+    in a Secret of the release's namespace (list to read the history, get one
+    revision, create and update as it records a new one, delete as it prunes
+    past --history-max); upgrade and rollback read and patch each object of
+    the chart (`--wait` polls them and the Deployments' ReplicaSets); test
+    replaces its hook pods and watches them finish. The chart's kinds are read
+    from its templates, relative to `base` (the runbook's folder); a rollback
+    touches what the chart that `charts` names for its release deploys."""
+    ns, positional, i = default_ns, [], 1
+    while i < len(argv):
+        w = argv[i]
+        name, eq, value = w.partition("=")
+        if w in _HELM_FLAGS_WITH_VALUE and not eq and i + 1 < len(argv):
+            if w in ("-n", "--namespace"):
+                ns = argv[i + 1]
+            i += 2
+            continue
+        if name in ("-n", "--namespace") and eq:
+            ns = value
+        elif not w.startswith("-"):
+            positional.append(w)
+        i += 1
+    if not positional:
+        return []
+    sub, rest = positional[0], positional[1:]
+    why = "the runbook: helm " + " ".join(positional[:2])
+    if sub in _HELM_READS_HISTORY:
+        return _n("list", "", "secrets", ns, why)
+    if sub == "test":
+        return [*_n("list get update", "", "secrets", ns, why), *_n("create delete get list watch", "", "pods", ns, why)]
+    if sub in ("upgrade", "rollback", "install"):
+        out = _n("list get create update delete", "", "secrets", ns, why)
+        chart = rest[1] if sub in ("upgrade", "install") and len(rest) > 1 else \
+            (charts or {}).get(rest[0]) if rest else None
+        resources = chart_resources((base or Path(".")) / chart) if chart else []
+        for group, plural in resources:
+            out += _n("get patch", group, plural, ns, why)
+        if sub in ("upgrade", "install"):   # the chart's lookup of the live Deployment
+            out += _n("get", "apps", "deployments", ns, why)
+        if "--wait" in argv:
+            out += _n("list", "apps", "replicasets", ns, why)
+        return out
+    return []
+
+
+def for_runbook(runbook, default_ns: str = "default", base: Path | None = None) -> list[Need]:
+    """Every kubectl and helm line of a parsed runbook (gameday.runbook.parse);
+    `base` is the folder its relative paths resolve from (default: the runbook's own)."""
     import re
 
     from ..runbook.parse import split_block
     out: list[Need] = []
+    base = base if base is not None else Path(runbook.path).parent
 
     def walk(cmds):
         for c in cmds:
@@ -382,7 +459,14 @@ def for_runbook(runbook, default_ns: str = "default") -> list[Need]:
                 words = words[1:]
             if words[:1] == ["kubectl"]:
                 out.extend(for_kubectl(words, default_ns))
+            elif words[:1] == ["helm"]:
+                out.extend(for_helm(words, default_ns, base, charts))
             walk(c.substitutions)
+
+    charts: dict[str, str] = {}   # release -> the chart the runbook upgrades it with
+    for m in re.finditer(r"helm\s+(?:upgrade|install)\s+(?:--install\s+)?([a-z0-9-]+)\s+(\S+)",
+                         "\n".join(u.text.replace("\\\n", " ") for _p, u in runbook.units)):
+        charts.setdefault(m.group(1), m.group(2))
     for _proc, unit in runbook.units:
         if unit.kind != "command":
             continue

@@ -62,8 +62,26 @@ def kubectl_verbs(unit: Unit) -> list[str]:
     return out
 
 
+# helm subcommands that only read (the rest install, change, test or remove releases)
+HELM_READ_ONLY = {"list", "ls", "history", "hist", "get", "status", "show", "inspect", "template", "version",
+                  "search", "env", "lint", "help", "verify", "dependency", "dep"}
+
+
+def helm_subcommands(unit: Unit) -> list[str]:
+    out = []
+    for p in unit.pipelines:
+        for c in [*p.commands, *(s for c in p.commands for s in c.substitutions)]:
+            if c.name != "helm":
+                continue
+            words = [w.strip("'\"") for w in c.words[1:] if not w.startswith("-")]
+            if words:
+                out.append(words[0])
+    return out
+
+
 def mutates(unit: Unit) -> bool:
-    return any(v not in READ_ONLY_VERBS for v in kubectl_verbs(unit))
+    return any(v not in READ_ONLY_VERBS for v in kubectl_verbs(unit)) or \
+        any(v not in HELM_READ_ONLY for v in helm_subcommands(unit))
 
 
 @dataclass

@@ -21,8 +21,9 @@ _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[[^]]*\])?\+?=")
 _RESERVED_OPEN = {"if": "fi", "case": "esac", "for": "done", "while": "done", "until": "done", "{": "}", "select": "done"}
 _OPERATORS = ("&&", "||", ";;", "|&", "|", ";", "&")
 # Programs that act on infrastructure beyond the Kubernetes target: never run
-# by the check even when installed, reported as "needs TOOL".
-INFRA_TOOLS = ("helm", "terraform", "aws", "docker", "gcloud", "az", "eksctl", "ssh", "scp", "podman")
+# by the check even when installed, reported as "needs TOOL". (helm is not one:
+# it acts on the target's API through the same kubeconfig as kubectl.)
+INFRA_TOOLS = ("terraform", "aws", "docker", "gcloud", "az", "eksctl", "ssh", "scp", "podman")
 
 
 def slugify(title: str) -> str:
