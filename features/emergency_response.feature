@@ -3,9 +3,10 @@ Feature: Emergency Response
   The runbook's first minutes of an incident: acknowledge, look, mitigate.
   Each scenario breaks the platform the way the incident starts, carries out
   the runbook's procedures as the runbook says them now, and holds the
-  response to its SLA. Lines that need terraform or helm are reported by the
-  runbook steps as "needs TOOL" (no such tool acts on the sandbox) and do not
-  run; `gameday runbook coverage` lists them.
+  response to its SLA. The line that needs terraform is reported by the
+  runbook steps as "needs terraform" (it acts on the cloud account, not the
+  cluster) and does not run; `gameday runbook coverage` lists it. The helm
+  lines run: the platform is a Helm release.
 
   Background:
     Given the platform is at steady state under a load of 4 users

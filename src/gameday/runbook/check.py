@@ -207,6 +207,8 @@ class Checker:
         try:
             for bi, block in enumerate(proc.blocks):
                 out.lines += self.run_block(proc, bi, block, unit_filter, allowed)
+            if unit_filter is None and (not self.read_only or allowed):
+                out.lines += self.afterwards(proc)
         finally:
             if snap is not None:
                 from ..bdd import snapshot
@@ -262,6 +264,28 @@ class Checker:
                 self.correct(proc, u, r, ws)
         return results
 
+    def afterwards(self, proc: Procedure) -> list[LineResult]:
+        """The procedure's `afterwards` expectations, each run in the
+        operator's session once its lines ran: what must hold now (the
+        effect the runbook promises), judged by the commands' exit status."""
+        from .parse import split_block
+        exp = self.settings.expectations.get(proc.slug)
+        out = []
+        for i, (what, text) in enumerate(exp.afterwards if exp else ()):
+            programs = {p for u in split_block(text.rstrip("\n") + "\n") for p in u.programs}
+            ws = self.workspace(proc.slug, programs)
+            session = run_block(ws, text, f"afterwards-{i + 1}", set(), set(), 1.0,
+                                timeout_s=self.settings.line_timeout_s)
+            shown = session.output.strip()[-300:]
+            res = LineResult(proc.slug, proc.line, proc.line, f"(afterwards) {what}", "passed",
+                             output_head=shown, duration_s=round(session.duration_s, 3))
+            statuses = [s for r in session.records for s in r.pipestatus]
+            if session.timed_out or any(statuses):   # every command of it must succeed
+                res.verdict = "failed"
+                res.reason = f"after the procedure's lines, this does not hold: {what}" + (f" ({shown})" if shown else "")
+            out.append(res)
+        return out
+
     def _workdir(self) -> str:
         """The runbook's folder relative to its repository ("" when it is the root)."""
         try:
@@ -296,6 +320,10 @@ class Checker:
                     break
             if candidate is None and "NotFound" in output:
                 candidate = self._other_kind_or_namespace(text)
+            if candidate is None and re.search(r"release has no \d+ version", output):
+                # a fixed revision the release's history no longer holds: "the previous version" is no number
+                candidate = re.sub(r"(helm\s+rollback\s+[a-z0-9-]+)\s+\d+\b", r"\1", text, count=1)
+                candidate = None if candidate == text else candidate
             if not candidate:
                 return
             try:

@@ -20,6 +20,9 @@ class Expectation:
     must_not_appear: tuple[str, ...] = ()
     exit_codes: dict[int, int] = field(default_factory=dict)   # runbook line -> expected exit status
     fallback_ok: tuple[str, ...] = ()                          # `|| echo "..."` texts that are the good path
+    # What must hold once the procedure's lines ran (before anything is put
+    # back): (what, shell commands run in the same operator session; exit 0 = holds).
+    afterwards: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -46,14 +49,21 @@ class RunbookSettings:
         exps = {}
         for slug, e in (data.get("expectations") or {}).items():
             if not isinstance(e, dict):
-                raise UserError(f"{source}: expectations.{slug} must be a mapping (must_appear:, must_not_appear:, exit_codes:)")
+                raise UserError(f"{source}: expectations.{slug} must be a mapping (must_appear:, must_not_appear:, "
+                                "exit_codes:, fallback_ok:, afterwards:)")
             try:
                 codes = {int(k): int(v) for k, v in (e.get("exit_codes") or {}).items()}
             except (TypeError, ValueError):
                 raise UserError(f"{source}: expectations.{slug}.exit_codes maps a runbook line number to an exit status") from None
+            after = e.get("afterwards") or []
+            if not isinstance(after, list) or not all(isinstance(a, dict) and isinstance(a.get("what"), str)
+                                                      and isinstance(a.get("run"), str) for a in after):
+                raise UserError(f"{source}: expectations.{slug}.afterwards must be a list of "
+                                "{{what: TEXT, run: SHELL COMMANDS}} (exit 0 when it holds)")
             exps[str(slug)] = Expectation(tuple(map(str, e.get("must_appear") or ())),
                                           tuple(map(str, e.get("must_not_appear") or ())), codes,
-                                          tuple(map(str, e.get("fallback_ok") or ())))
+                                          tuple(map(str, e.get("fallback_ok") or ())),
+                                          tuple((a["what"], a["run"]) for a in after))
         for key in ("placeholders", "hosts", "env"):
             if not isinstance(data.get(key) or {}, dict):
                 raise UserError(f"{source}: {key} must be a mapping")
