@@ -84,6 +84,31 @@ def mutates(unit: Unit) -> bool:
         any(v not in HELM_READ_ONLY for v in helm_subcommands(unit))
 
 
+_NO_PREVIOUS = re.compile(r"previous terminated container \"[^\"]*\" in pod \"[^\"]*\" not found")
+
+
+def unmet_situation(unit: Unit, res: LineResult, absent: dict, needed: str) -> None:
+    """A failed line whose failure says the situation it handles is not
+    present on the target (no object for its placeholder, no crashed
+    container for `--previous`), or whose input an earlier line that could
+    not run here would have made: "unmet", not a finding against the runbook.
+    Its reason says which; a corrected line that passed keeps it a finding."""
+    if res.correction and res.correction_verdict == "passed":
+        return
+    why = ""
+    missing = [name for name in absent if name in unit.text]
+    if missing:
+        spec = absent[missing[0]]
+        why = (f"{missing[0]} names nothing on the target ({spec}): the situation this line handles "
+               "is not present here")
+    elif _NO_PREVIOUS.search(res.output_head):
+        why = "no container of the pod has terminated: the crash this line reads is not happening here"
+    elif needed:
+        why = f"its input comes from {needed}, which did not run here"
+    if why:
+        res.verdict, res.reason = "unmet", f"{why} ({res.reason})"
+
+
 @dataclass
 class ProcedureResult:
     slug: str
@@ -235,7 +260,10 @@ class Checker:
             for u in units:
                 keep.update(range(u.block_line, u.block_line + u.last_line - u.first_line + 1))
             text = "\n".join(l if i in keep else "" for i, l in enumerate(block.text.split("\n"), start=1))
-        filled = filling.fill(text, self.placeholder_values(text))
+        values = self.placeholder_values(text)
+        filled = filling.fill(text, values)
+        # a placeholder the target has nothing for stays as written (the line then says so)
+        absent = {name: self.settings.placeholders.get(name) for name, v in values.items() if v == name}
         skip = set()
         if self.read_only and not allowed:
             for u in units:
@@ -259,9 +287,8 @@ class Checker:
             if r.verdict == "needs":
                 needed = needed or f"line {r.line} needs {r.needs}"
             if r.failed:
-                if needed:
-                    r.reason += f" (after {needed}, which did not run here)"
                 self.correct(proc, u, r, ws)
+                unmet_situation(u, r, absent, needed)
         return results
 
     def afterwards(self, proc: Procedure) -> list[LineResult]:

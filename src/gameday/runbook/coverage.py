@@ -59,7 +59,7 @@ def compute(runbook: Runbook, check: dict | None, scenario_runs: list[dict],
             label, detail = "scenario", ", ".join(sorted(set(by_scenario[key])))
         elif c and c.get("verdict") == "needs":
             label, detail = "needs", c.get("reason", "")
-        elif c and c.get("verdict") in ("passed", "failed", "interactive"):
+        elif c and c.get("verdict") in ("passed", "failed", "interactive", "unmet"):
             label, detail = "check", c["verdict"] + (f": {c.get('reason', '')}" if c.get("reason") else "")
         else:
             dev = _deviating(unit, feature_commands) or "; ".join(deviations.get(proc.slug, []))

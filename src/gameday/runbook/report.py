@@ -9,7 +9,7 @@ from pathlib import Path
 from .check import CheckResult
 
 SYMBOL = {"passed": "ok", "failed": "FAIL", "needs": "needs", "manual": "manual", "interactive": "interactive",
-          "skipped": "skipped", "not reached": "not reached"}
+          "skipped": "skipped", "not reached": "not reached", "unmet": "unmet"}
 
 
 def table(result: CheckResult) -> str:
@@ -62,7 +62,8 @@ def junit(result: CheckResult) -> str:
     for p in result.procedures:
         suite = ET.SubElement(suites, "testsuite", name=p.slug, tests=str(len(p.lines)),
                               failures=str(sum(l.failed for l in p.lines)),
-                              skipped=str(sum(l.verdict in ("needs", "manual", "skipped", "not reached", "interactive") for l in p.lines)),
+                              skipped=str(sum(l.verdict in ("needs", "manual", "skipped", "not reached", "interactive", "unmet")
+                                              for l in p.lines)),
                               time=f"{p.duration_s:.3f}")
         for l in p.lines:
             case = ET.SubElement(suite, "testcase", classname=f"runbook.{p.slug}",

@@ -29,7 +29,7 @@ class LineResult:
     line: int                 # first runbook line of the unit
     last_line: int
     text: str                 # as in the runbook (before placeholders were filled)
-    verdict: str              # passed | failed | needs | manual | interactive | skipped | not reached
+    verdict: str              # passed | failed | unmet | needs | manual | interactive | skipped | not reached
     reason: str = ""
     exit_status: int | None = None
     parts: list[list[PartStatus]] = field(default_factory=list)   # per pipeline that ran
