@@ -129,3 +129,34 @@ def test_snapshot_reads_a_kubectl_list_of_mixed_kinds():
     assert snap.replicas == {("deployment", "ns", "api"): 2}
     assert snap.configmaps == {("ns", "cfg"): {"a": "1"}}
     assert snap.hpas == {("ns", "hpa"): (None, 10)} and snap.unschedulable == {"n1": True}
+
+
+def _helm_secret(ns: str, release: str, version: int, status: str) -> dict:
+    """A revision in Helm's release storage, as `kubectl get secrets -o json` lists it."""
+    return {"kind": "Secret", "type": "helm.sh/release.v1",
+            "metadata": {"namespace": ns, "name": f"sh.helm.release.v1.{release}.v{version}",
+                         "labels": {"owner": "helm", "name": release, "status": status, "version": str(version)}}}
+
+
+def test_snapshot_records_the_deployed_revision_of_each_helm_release():
+    items = [
+        _helm_secret("ns", "web", 1, "superseded"), _helm_secret("ns", "web", 3, "deployed"),
+        _helm_secret("ns", "web", 2, "superseded"), _helm_secret("ns", "db", 1, "deployed"),
+        _helm_secret("ns", "db", 2, "failed"), _helm_secret("other", "web", 7, "deployed"),
+        {"kind": "Secret", "metadata": {"namespace": "ns", "name": "token",
+                                        "labels": {"name": "x", "status": "deployed", "version": "9"}}},
+    ]
+    snap = snapshot.from_items(items, ("ns",))
+    assert snap.releases == {("ns", "web"): 3, ("ns", "db"): 1}
+    assert snapshot.from_items(items, ("ns", "other")).releases[("other", "web")] == 7
+
+
+def test_only_a_release_whose_revision_moved_is_rolled_back():
+    before = snapshot.Snapshot(releases={("ns", "web"): 3, ("ns", "db"): 1, ("ns", "gone"): 2})
+    after = snapshot.Snapshot(releases={("ns", "web"): 5, ("ns", "db"): 1, ("ns", "new"): 1})
+    got = snapshot.release_rollbacks(before, after)
+    assert [args for _, args in got] == [["rollback", "web", "3", "-n", "ns", "--wait", "--timeout", "300s"]]
+    assert "ns/web" in got[0][0] and "3" in got[0][0]
+    assert snapshot.release_rollbacks(before, before) == []
+    # releases are not kubectl patches: the kubectl repairs leave them alone
+    assert snapshot.diff_patches(before, after) == []
