@@ -154,3 +154,12 @@ def test_runbook_rollback_maps_to_the_chart_its_upgrade_line_names(tmp_path):
     rollback_only = parse("# R\n\n## D\n\n### Back\n```bash\nhelm rollback web -n shop\n```\n",
                           str(tmp_path / "other.md"))
     assert {n.text() for n in P.for_runbook(rollback_only, "default")} == STORAGE
+
+
+def test_runbook_rollback_maps_to_its_chart_when_flags_come_before_the_release(tmp_path):
+    from gameday.runbook.parse import parse
+    _tiny_chart(tmp_path / "charts" / "tiny")
+    text = ("# R\n\n## Deploy\n\n### Upgrade\n```bash\nhelm upgrade --install --wait -n staging web ./charts/tiny\n```\n\n"
+            "### Roll back\n```bash\nhelm rollback web -n shop\n```\n")
+    got = {n.text() for n in P.for_runbook(parse(text, str(tmp_path / "runbook.md")), "default")}
+    assert "patch services in namespace shop" in got and "patch services in namespace staging" in got

@@ -29,6 +29,8 @@ def test_helm_lines_that_change_a_release_mutate(line):
 
 @pytest.mark.parametrize("line", [
     "helm list -n gaudi3-scale",
+    "helm -n prod list",                       # a global flag's value is not the subcommand
+    "helm --namespace prod history web",
     "helm ls --all-namespaces",
     "helm history gaudi3-scale -n gaudi3-scale",
     "helm get values gaudi3-scale -n gaudi3-scale",

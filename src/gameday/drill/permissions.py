@@ -396,16 +396,8 @@ def chart_resources(chart: Path) -> list[tuple[str, str]]:
     return sorted({(_GROUPS.get(_plural(k), ""), _plural(k)) for k in kinds})
 
 
-def for_helm(argv: list[str], default_ns: str = "default", base: Path | None = None,
-             charts: dict[str, str] | None = None) -> list[Need]:
-    """What one `helm ...` line needs. Helm keeps each revision of a release
-    in a Secret of the release's namespace (list to read the history, get one
-    revision, create and update as it records a new one, delete as it prunes
-    past --history-max); upgrade and rollback read and patch each object of
-    the chart (`--wait` polls them and the Deployments' ReplicaSets); test
-    replaces its hook pods and watches them finish. The chart's kinds are read
-    from its templates, relative to `base` (the runbook's folder); a rollback
-    touches what the chart that `charts` names for its release deploys."""
+def helm_words(argv: list[str], default_ns: str = "default") -> tuple[str, list[str]]:
+    """(namespace, positional words) of `helm ...`: flags and their values left out."""
     ns, positional, i = default_ns, [], 1
     while i < len(argv):
         w = argv[i]
@@ -420,6 +412,20 @@ def for_helm(argv: list[str], default_ns: str = "default", base: Path | None = N
         elif not w.startswith("-"):
             positional.append(w)
         i += 1
+    return ns, positional
+
+
+def for_helm(argv: list[str], default_ns: str = "default", base: Path | None = None,
+             charts: dict[str, str] | None = None) -> list[Need]:
+    """What one `helm ...` line needs. Helm keeps each revision of a release
+    in a Secret of the release's namespace (list to read the history, get one
+    revision, create and update as it records a new one, delete as it prunes
+    past --history-max); upgrade and rollback read and patch each object of
+    the chart (`--wait` polls them and the Deployments' ReplicaSets); test
+    replaces its hook pods and watches them finish. The chart's kinds are read
+    from its templates, relative to `base` (the runbook's folder); a rollback
+    touches what the chart that `charts` names for its release deploys."""
+    ns, positional = helm_words(argv, default_ns)
     if not positional:
         return []
     sub, rest = positional[0], positional[1:]
@@ -452,29 +458,32 @@ def for_runbook(runbook, default_ns: str = "default", base: Path | None = None) 
     out: list[Need] = []
     base = base if base is not None else Path(runbook.path).parent
 
-    def walk(cmds):
+    def commands(cmds):
         for c in cmds:
             words = [w.strip("'\"") for w in c.words]
             if words[:1] == ["watch"]:  # `watch kubectl top pods`: the command it repeats
                 words = words[1:]
-            if words[:1] == ["kubectl"]:
-                out.extend(for_kubectl(words, default_ns))
-            elif words[:1] == ["helm"]:
-                out.extend(for_helm(words, default_ns, base, charts))
-            walk(c.substitutions)
+            yield words
+            yield from commands(c.substitutions)
 
-    charts: dict[str, str] = {}   # release -> the chart the runbook upgrades it with
-    for m in re.finditer(r"helm\s+(?:upgrade|install)\s+(?:--install\s+)?([a-z0-9-]+)\s+(\S+)",
-                         "\n".join(u.text.replace("\\\n", " ") for _p, u in runbook.units)):
-        charts.setdefault(m.group(1), m.group(2))
+    lines = []
     for _proc, unit in runbook.units:
         if unit.kind != "command":
             continue
         # `<node-name>` is a redirection to bash: filled in (as the check fills it) before the words are read
         text = re.sub(r"<([A-Za-z0-9_-]+)>", r"PLACEHOLDER-\1", unit.text)
-        for u in split_block(text):
-            for p in u.pipelines:
-                walk(p.commands)
+        lines += [words for u in split_block(text) for p in u.pipelines for words in commands(p.commands)]
+    charts: dict[str, str] = {}   # release -> the chart the runbook upgrades it with
+    for words in lines:
+        if words[:1] == ["helm"]:
+            _ns, pos = helm_words(words, default_ns)
+            if len(pos) >= 3 and pos[0] in ("upgrade", "install"):
+                charts.setdefault(pos[1], pos[2])
+    for words in lines:
+        if words[:1] == ["kubectl"]:
+            out.extend(for_kubectl(words, default_ns))
+        elif words[:1] == ["helm"]:
+            out.extend(for_helm(words, default_ns, base, charts))
     back = lambda why: re.sub(r"PLACEHOLDER-([A-Za-z0-9_-]+)", r"<\1>", why)  # noqa: E731
     return unique(Need(n.verb, n.group, n.resource, n.namespace, back(n.why)) for n in out)
 

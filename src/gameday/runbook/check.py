@@ -68,12 +68,13 @@ HELM_READ_ONLY = {"list", "ls", "history", "hist", "get", "status", "show", "ins
 
 
 def helm_subcommands(unit: Unit) -> list[str]:
+    from ..drill.permissions import helm_words
     out = []
     for p in unit.pipelines:
         for c in [*p.commands, *(s for c in p.commands for s in c.substitutions)]:
             if c.name != "helm":
                 continue
-            words = [w.strip("'\"") for w in c.words[1:] if not w.startswith("-")]
+            _ns, words = helm_words([w.strip("'\"") for w in c.words])
             if words:
                 out.append(words[0])
     return out

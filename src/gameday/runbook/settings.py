@@ -59,7 +59,7 @@ class RunbookSettings:
             if not isinstance(after, list) or not all(isinstance(a, dict) and isinstance(a.get("what"), str)
                                                       and isinstance(a.get("run"), str) for a in after):
                 raise UserError(f"{source}: expectations.{slug}.afterwards must be a list of "
-                                "{{what: TEXT, run: SHELL COMMANDS}} (exit 0 when it holds)")
+                                "{what: TEXT, run: SHELL COMMANDS} (exit 0 when it holds)")
             exps[str(slug)] = Expectation(tuple(map(str, e.get("must_appear") or ())),
                                           tuple(map(str, e.get("must_not_appear") or ())), codes,
                                           tuple(map(str, e.get("fallback_ok") or ())),
