@@ -12,6 +12,7 @@ import pytest
 from gameday.bdd.library import StepFailed
 from gameday.runbook import settings as settings_mod
 from gameday.runbook.check import Checker
+from gameday.runbook.parse import parse as parse_runbook
 from gameday.runbook.coverage import SCENARIO_LINES
 from gameday.runbook.scenario import carry_out
 from gameday.target import Target
@@ -180,3 +181,85 @@ def test_manual_backup_finds_its_dump_where_the_runbook_restores_from_not_under_
     finally:
         checker.close()
     assert fixed.verdict == "passed" and ".sql.gz" in fixed.output_head, (fixed.reason, fixed.output_head)
+
+
+PROMOTE_NS = "gameday-promote-test"
+
+
+@pytest.fixture
+def release_of_its_own(target):
+    """The platform's chart as a release of its own (staging's values) in a
+    namespace of this test: the promote's upgrades and the check's put-back
+    add revisions to it, not to production's history, whose revision 1 the
+    runbook's Emergency Rollback names."""
+    from gameday.sandbox import releases
+    from gameday.sandbox.config import ReleaseConfig
+    chart = ROOT / "deploy" / "helm" / "gaudi3-scale"
+    target.core().create_namespace({"metadata": {"name": PROMOTE_NS}})
+    rel = ReleaseConfig("gaudi3-scale", chart, PROMOTE_NS, (chart / "values-staging.yaml",))
+    try:
+        proc = target.helm(releases.upgrade_argv("helm", rel)[1:] + ["--wait", "--timeout", "180s"], timeout=200)
+        assert proc.returncode == 0, proc.stderr
+        yield
+    finally:
+        target.helm(["uninstall", "gaudi3-scale", "-n", PROMOTE_NS, "--wait", "--timeout", "120s"], timeout=150)
+        target.core().delete_namespace(PROMOTE_NS)
+
+
+def load_runbook_text(text: str):
+    return parse_runbook(text, "seed.md")
+
+
+def _deployment_process(promote_extra: str = "") -> str:
+    """The seed runbook's Deployment Process helm lines (1 and 6) as written,
+    in the test's namespace."""
+    seed = (ROOT / "runbook" / "gaudi3-scale-runbook.md").read_text()
+    proc = load_runbook_text(seed).procedure("Deployment Process")
+    upgrades = [u.text for u in proc.units if u.kind == "command" and u.text.startswith("helm upgrade")]
+    assert len(upgrades) == 2, upgrades
+    canary, promote = (t.replace("--namespace gaudi3-scale ", f"--namespace {PROMOTE_NS} ") for t in upgrades)
+    promote = promote.replace("--set deployment.strategy=rolling", "--set deployment.strategy=rolling" + promote_extra)
+    return f"# Copy\n\n## Deployment Procedures\n\n### Deployment Process\n```bash\n{canary}\n\n{promote}\n```\n"
+
+
+def _repo_with(tmp_path: Path, text: str) -> Path:
+    """A runbook repository like the seed's: the runbook folder reaches the chart as
+    deployment/helm/gaudi3-scale, and `git rev-parse HEAD` names the commit deployed."""
+    import subprocess
+    repo = tmp_path / "ops"
+    (repo / "runbook").mkdir(parents=True)
+    (repo / "runbook" / "deployment").symlink_to(ROOT / "deploy")
+    path = repo / "runbook" / "copy.md"
+    path.write_text(text)
+    settings_mod.beside(path).write_text(SETTINGS.replace("-n gaudi3-scale -o jsonpath", f"-n {PROMOTE_NS} -o jsonpath"))
+    git = ["git", "-c", "user.name=gameday", "-c", "user.email=gameday@localhost", "-C", str(repo)]
+    for args in (["init", "-q"], ["add", "runbook"], ["commit", "-q", "-m", "runbook"]):
+        subprocess.run(git + args, check=True, capture_output=True, timeout=60)
+    return path
+
+
+def test_the_promote_leaves_the_stable_api_on_the_charts_default_tag(target, tmp_path, release_of_its_own):
+    """Finding: Deployment Process line 6 (promote) sets no image tag, so Helm deploys the
+    chart's default and the stable pods never get the canary's release; the same copy
+    whose promote also sets the tag keeps it. Both leave the release as they found it."""
+    def revision() -> int:
+        history = target.helm(["history", "gaudi3-scale", "-n", PROMOTE_NS, "-o", "json"], timeout=60)
+        return max(r["revision"] for r in json.loads(history.stdout) if r["status"] == "deployed")
+    results = {}
+    for name, extra in (("as written", ""), ("corrected", " --set image.tag=$(git rev-parse HEAD)")):
+        path = _repo_with(tmp_path / name.replace(" ", "-"), _deployment_process(extra))
+        before = revision()
+        checker = Checker(path, settings_mod.load(path), target, tmp_path / name.replace(" ", "-") / "reports")
+        try:
+            results[name] = checker.run().procedures[0]
+        finally:
+            checker.close()
+        assert any(f"rolled back to revision {before}" in r for r in results[name].restored), \
+            (results[name].restored, [(l.text[:40], l.verdict, l.reason, l.output_head[-300:]) for l in results[name].lines])
+    written, corrected = results["as written"], results["corrected"]
+    assert [l.verdict for l in written.lines[:2]] == ["passed", "passed"], [l.reason for l in written.lines]
+    after = written.lines[2]
+    assert after.text.startswith("(afterwards) the stable API runs the release the canary ran")
+    assert after.verdict == "failed" and "api:0.1.0" in after.output_head, (after.reason, after.output_head)
+    assert [l.verdict for l in corrected.lines] == ["passed", "passed", "passed"], \
+        [(l.text, l.reason, l.output_head) for l in corrected.lines]

@@ -31,6 +31,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..programs import find as find_program
 from .parse import INFRA_TOOLS
 
 MARK = "\x1egameday-mark:"
@@ -160,7 +161,7 @@ class Workspace:
         for name in set(BASE_TOOLS) | {p for p in programs if "/" not in p}:
             if name in INFRA_TOOLS or (bindir / name).exists():
                 continue
-            found = shutil.which(name)
+            found = find_program(name)
             if found:
                 (bindir / name).symlink_to(found)
 

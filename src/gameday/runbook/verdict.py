@@ -6,9 +6,9 @@ before the command after its last part; `a || b` runs b only when a failed."""
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import asdict, dataclass, field
 
+from .. import programs
 from .parse import INFRA_TOOLS, Unit
 from .session import Record, SessionResult
 from .settings import Expectation
@@ -54,7 +54,7 @@ def needed_tool(unit: Unit) -> str:
     for prog in unit.programs:
         if prog in INFRA_TOOLS:
             return prog
-        if "/" not in prog and prog and not _is_builtin(prog) and shutil.which(prog) is None:
+        if "/" not in prog and prog and not _is_builtin(prog) and programs.find(prog) is None:
             return prog
     return ""
 
