@@ -70,6 +70,36 @@ def test_service_account_kubeconfig_names_the_service_account(server):
     assert '"username": "' + USER + '"' in who.stdout.replace('":"', '": "')
 
 
+
+def test_service_account_kubeconfig_context_namespace(server, tmp_path):
+    """The ServiceAccount's namespace by default (`gameday sandbox kubeconfig
+    --as-serviceaccount`); the one asked for, or none, when named (a drill
+    keeps the admin context's default namespace)."""
+    _, _, admin, sa_kc = server
+    namespace = lambda kc: yaml.safe_load(kc.read_text())["contexts"][0]["context"].get("namespace")  # noqa: E731
+    assert namespace(sa_kc) == SA_NS
+    assert namespace(service_account_kubeconfig(admin, SA_NS, SA, tmp_path / "db", context_namespace="database")) \
+        == "database"
+    bare = service_account_kubeconfig(admin, SA_NS, SA, tmp_path / "bare", context_namespace=None)
+    assert namespace(bare) is None
+    assert "in default namespace" in kubectl(bare, "get", "pods").stderr  # kubectl's default, not SA_NS
+
+
+def test_drills_on_the_sandbox_run_as_sandbox_user_in_the_admins_namespace(server, tmp_path):
+    """`gameday run` on the sandbox: the project's `target.sandbox_user`, with
+    the admin context's default namespace (a runbook line without -n means
+    what it meant)."""
+    from gameday.bdd.targets import as_sandbox_user
+    from gameday.project.loader import load
+    from gameday.target import Target
+    api, _, _, _ = server
+    project = load(ROOT / "gameday.yaml")
+    for admin_ns in (None, "database"):
+        admin = api.write_kubeconfig(tmp_path / f"admin-{admin_ns}", namespace=admin_ns)
+        drills = as_sandbox_user(Target.connect(admin), project)
+        assert drills.user_name() == USER
+        assert yaml.safe_load(drills.kubeconfig.read_text())["contexts"][0]["context"].get("namespace") == admin_ns
+
 def test_the_role_grants_what_it_lists_and_nothing_else(server):
     _, _, _, sa_kc = server
     assert kubectl(sa_kc, "get", "pods", "-n", SA_NS).returncode == 0

@@ -61,23 +61,15 @@ def as_sandbox_user(target: Target, project) -> Target:
     from ..sandbox.apiserver.kubeconfig import service_account_kubeconfig
     ns, name = project.sandbox_serviceaccount
     path = target.kubeconfig.with_name(f"{target.kubeconfig.name}-{ns}-{name}")
-    try:
-        service_account_kubeconfig(target.kubeconfig, ns, name, path)
-    except ApiException as exc:
-        raise UserError(f"{project.path}: target.sandbox_user serviceaccount {ns}/{name}: the sandbox answered "
-                        f"{exc.status} {exc.reason}; apply its Role (deploy/rbac) in the sandbox's manifests") from None
     # The same default namespace as the admin's context: a runbook line without -n means what it meant.
     admin = yaml.safe_load(target.kubeconfig.read_text())
     admin_ns = next((c.get("context") or {} for c in admin.get("contexts", []) if c.get("name") == target.context),
                     {}).get("namespace")
-    doc = yaml.safe_load(path.read_text())
-    for c in doc.get("contexts", []):
-        c["context"].pop("namespace", None)
-        if admin_ns:
-            c["context"]["namespace"] = admin_ns
-    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
-    with os.fdopen(fd, "w") as fh:
-        yaml.safe_dump(doc, fh, sort_keys=False)
+    try:
+        service_account_kubeconfig(target.kubeconfig, ns, name, path, context_namespace=admin_ns)
+    except ApiException as exc:
+        raise UserError(f"{project.path}: target.sandbox_user serviceaccount {ns}/{name}: the sandbox answered "
+                        f"{exc.status} {exc.reason}; apply its Role (deploy/rbac) in the sandbox's manifests") from None
     return Target.connect(path, None, (), target.service_overrides)
 
 

@@ -30,25 +30,34 @@ def kubeconfig_dict(server: str, ca_pem: bytes, token: str, cluster_name: str = 
 def write_kubeconfig(path: Path, server: str, ca_pem: bytes, token: str,
                      cluster_name: str = "gameday-sandbox", user: str = "gameday-admin",
                      namespace: str | None = None) -> Path:
-    """Write it readable by its owner only (it holds the token), atomically."""
-    path = Path(path)
+    """The admin's kubeconfig (kubeconfig_dict), written as _write_private writes."""
+    return _write_private(Path(path), kubeconfig_dict(server, ca_pem, token, cluster_name, user, namespace))
+
+
+def _write_private(path: Path, doc: dict) -> Path:
+    """Write it readable by its owner only (it holds a token), atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
-        yaml.safe_dump(kubeconfig_dict(server, ca_pem, token, cluster_name, user, namespace), fh,
-                       sort_keys=False)
+        yaml.safe_dump(doc, fh, sort_keys=False)
     os.replace(tmp, path)
     return path
 
 
+SERVICE_ACCOUNTS = object()  # context_namespace's default: the ServiceAccount's own namespace
+
+
 def service_account_kubeconfig(admin_kubeconfig: Path | str, namespace: str, name: str, path: Path | str,
-                               seconds: int = 24 * 3600) -> Path:
+                               seconds: int = 24 * 3600, context_namespace: str | None | object = SERVICE_ACCOUNTS
+                               ) -> Path:
     """A kubeconfig whose user is a ServiceAccount: its server and CA from
     `admin_kubeconfig`, a token from TokenRequest (what `kubectl create token
     NAME -n NS` asks for), so everything run with it is held to the
-    ServiceAccount's RBAC. Raises kubernetes.client.ApiException as the
-    server answers (404: no such ServiceAccount)."""
+    ServiceAccount's RBAC. Its context's namespace is `context_namespace`:
+    by default the ServiceAccount's, None for none (kubectl's `default`).
+    Raises kubernetes.client.ApiException as the server answers (404: no
+    such ServiceAccount)."""
     from kubernetes import client, config
 
     data = yaml.safe_load(Path(admin_kubeconfig).read_text())
@@ -59,17 +68,13 @@ def service_account_kubeconfig(admin_kubeconfig: Path | str, namespace: str, nam
     answer = api.create_namespaced_service_account_token(name, namespace, client.AuthenticationV1TokenRequest(
         spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=seconds)))
     user = f"system:serviceaccount:{namespace}:{name}"
-    out = {"apiVersion": "v1", "kind": "Config", "preferences": {},
-           "clusters": [cluster],
-           "users": [{"name": user, "user": {"token": answer.status.token}}],
-           "contexts": [{"name": cluster["name"], "context": {"cluster": cluster["name"], "user": user,
-                                                              "namespace": namespace}}],
-           "current-context": cluster["name"]}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        yaml.safe_dump(out, fh, sort_keys=False)
-    os.replace(tmp, path)
-    return path
+    context = {"cluster": cluster["name"], "user": user}
+    if context_namespace is SERVICE_ACCOUNTS:
+        context_namespace = namespace
+    if context_namespace:
+        context["namespace"] = context_namespace
+    return _write_private(Path(path), {"apiVersion": "v1", "kind": "Config", "preferences": {},
+                                       "clusters": [cluster],
+                                       "users": [{"name": user, "user": {"token": answer.status.token}}],
+                                       "contexts": [{"name": cluster["name"], "context": context}],
+                                       "current-context": cluster["name"]})
