@@ -86,6 +86,21 @@ def test_dry_run_prints_the_plan_and_touches_nothing(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("plan: ") == 2
     assert "rollbacks (always run)" in proc.stdout and "SLA:" in proc.stdout
+    # the project's target.sandbox_user is whom the drills on the sandbox run as: its permissions, not the admin's
+    assert proc.stdout.count("permissions:   checked when the run starts, as serviceaccount gaudi3-scale/gameday "
+                             "(gameday.yaml's target.sandbox_user") == 2, proc.stdout
+    assert "admin" not in proc.stdout
+    assert not (tmp_path / "r").exists() and not (tmp_path / ".gameday").exists()
+
+
+def test_dry_run_without_a_sandbox_user_says_the_sandbox_admin_runs_the_drill(tmp_path):
+    project = tmp_path / "gameday.yaml"
+    project.write_text("".join(line for line in (ROOT / "gameday.yaml").read_text().splitlines(keepends=True)
+                               if "sandbox_user:" not in line))
+    proc = gameday("run", str(EXPERIMENTS[0]), "--dry-run", "--project", str(project), "--reports",
+                   str(tmp_path / "r"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "permissions:   not checked (the sandbox's admin may do everything)" in proc.stdout, proc.stdout
     assert not (tmp_path / "r").exists() and not (tmp_path / ".gameday").exists()
 
 

@@ -108,11 +108,24 @@ def check_permissions(spec, target) -> str:
     return f"{n} verbs checked with SelfSubjectAccessReview, all granted"
 
 
+def _sandbox_permissions(project) -> str:
+    """What a dry run on the sandbox says of permissions: the drills run as
+    the project's `target.sandbox_user` (gameday.bdd.targets.as_sandbox_user),
+    whose token is only asked for when the run starts."""
+    if project is None or project.sandbox_serviceaccount is None:
+        return "not checked (the sandbox's admin may do everything)"
+    ns, name = project.sandbox_serviceaccount
+    return (f"checked when the run starts, as serviceaccount {ns}/{name} ({project.path.name}'s "
+            f"target.sandbox_user, which the drills on the sandbox run as)")
+
+
 def main(args) -> int:
     _validate_args(args)
     from ..project import current
     project = current(args.project) if args.project else None  # else each experiment's own
     specs = [experiment_mod.load(p, project) for p in args.experiments]  # all valid before anything runs
+    # The project the run's target comes from (its sandbox, its sandbox_user): the first one an experiment names.
+    target_project = project or next((s.project for s in specs if s.project is not None), None)
     if args.dry_run:
         if args.kubeconfig:
             # reads the file and checks the allowlist; no request is sent
@@ -126,14 +139,14 @@ def main(args) -> int:
                 if args.kubeconfig:  # asks the API server (SelfSubjectAccessReview), changes nothing
                     print(f"  permissions:   {check_permissions(spec, t)}")
                 else:
-                    print("  permissions:   not checked (the sandbox's admin may do everything)")
+                    print(f"  permissions:   {_sandbox_permissions(target_project)}")
             sys.stdout.flush()
         except BrokenPipeError:  # `gameday run ... --dry-run | head`: the reader has all it wanted
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     from .engine import RunOptions, run
     worst = 0
-    with resolve_target(args, project or next((s.project for s in specs if s.project is not None), None)) as target:
+    with resolve_target(args, target_project) as target:
         for spec in specs:
             opts = RunOptions(users=args.users, workers=args.workers, reports_dir=Path(args.reports),
                               steady_within=args.steady_within, abort_error_rate=args.abort_error_rate,
