@@ -83,8 +83,8 @@ def test_drill_inject_of_a_kind_is_ledgered_and_rolled_back(cfg, bare_sandbox, t
     from gameday.project.loader import load
     root = Path(__file__).resolve().parents[2]
     # the project's file with the bare sandbox's namespace inside its blast radius
-    text = (root / "gameday.yaml").read_text().replace(
-        "namespaces: [gaudi3-scale, database]", f"namespaces: [gaudi3-scale, database, {NS}]")
+    text = (root / "gameday.yaml").read_text().replace("  namespaces: [", f"  namespaces: [{NS}, ", 1)
+    assert f"[{NS}, " in text
     (root_copy := tmp_path / "gameday.yaml").write_text(text)
     for name in ("runbook", "deploy", "loadtests", "features"):
         (tmp_path / name).symlink_to(root / name)
