@@ -263,3 +263,23 @@ def test_the_promote_leaves_the_stable_api_on_the_charts_default_tag(target, tmp
     assert after.verdict == "failed" and "api:0.1.0" in after.output_head, (after.reason, after.output_head)
     assert [l.verdict for l in corrected.lines] == ["passed", "passed", "passed"], \
         [(l.text, l.reason, l.output_head) for l in corrected.lines]
+
+
+def test_the_health_script_reports_the_database_down_for_its_own_missing_import(target, tmp_path):
+    """Finding: the System Health Check Script's database check calls os.environ
+    without importing os, so its bare `except` prints CONNECTION FAILED against a
+    healthy database; the same script importing os prints CONNECTED."""
+    seed = (ROOT / "runbook" / "gaudi3-scale-runbook.md").read_text()
+    verdicts = {}
+    for name, text in (("as written", seed), ("corrected", seed.replace("import psycopg2\n", "import os, psycopg2\n", 1))):
+        assert text.count("import os, psycopg2") == (name == "corrected")
+        path = copy_runbook(tmp_path / name.replace(" ", "-"), text)
+        checker = Checker(path, settings_mod.load(path), target, tmp_path / name.replace(" ", "-") / "reports")
+        try:
+            lines = checker.run(only="System Health Check Script").procedures[0].lines
+        finally:
+            checker.close()
+        verdicts[name] = {l.text: l for l in lines}
+    written = verdicts["as written"]["(expected output)"]
+    assert written.verdict == "failed" and "missing 'Database: CONNECTED'" in written.reason, written.reason
+    assert verdicts["corrected"]["(expected output)"].verdict == "passed", verdicts["corrected"]["(expected output)"].reason
