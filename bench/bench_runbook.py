@@ -38,8 +38,9 @@ def main() -> int:
             result = checker.run()
         finally:
             checker.close()
-    commands = [l for l in result.lines if l.text != "(expected output)" and l.verdict != "manual"]
-    ran = [l for l in commands if l.verdict in ("passed", "failed", "interactive")]
+    commands = [l for l in result.lines if not l.text.startswith(("(expected output)", "(afterwards)"))
+                and l.verdict != "manual"]
+    ran = [l for l in commands if l.verdict in ("passed", "failed", "interactive", "unmet")]
     share = len(ran) / len(commands) if commands else 0.0
     print(f"runbook check: {result.duration_s:.1f} s for {len(result.procedures)} procedures "
           f"(target < {TARGET_S:.0f} s): {'ok' if result.duration_s < TARGET_S else 'MISSED'}")
@@ -47,6 +48,9 @@ def main() -> int:
     for l in commands:
         if l not in ran:
             print(f"  not run: line {l.line}: {l.verdict}: {l.reason[:100]}")
+    for l in result.lines:
+        if l.verdict in ("failed", "unmet"):
+            print(f"  {l.verdict}: line {l.line}: {l.text.splitlines()[0][:60]}: {l.reason[:110]}")
     return 0 if result.duration_s < TARGET_S else 1
 
 
