@@ -533,3 +533,12 @@ def step_needs(project) -> list[Need]:
     for ns in project.namespaces:  # kubectl apply of the canary Deployment: read, then create or patch
         out += _n("get create patch", "apps", "deployments", ns, "the canary step (Deployment beside the stable one)")
     return out
+
+
+def check_target(target: Any, needs: Iterable[Need], what: str) -> str:
+    """The needs of `what` (an experiment, a project's drills) asked of the
+    target's API server as its kubeconfig's user, before anything is
+    injected: PermissionDenied (exit 3, one line) on the first refusal;
+    else the line the commands print."""
+    n = require(target.api_client(), needs, f"user {target.user_name()!r}", what)
+    return f"{n} verbs checked with SelfSubjectAccessReview, all granted"
