@@ -15,6 +15,7 @@ the postgres pod). Exit codes: 0 done, 1 the tool or the database failed,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import os
 import zlib
@@ -28,6 +29,7 @@ from pathlib import Path
 
 SUFFIX = ".sql.gz"
 TIMEOUT = 3600.0  # seconds a dump or a restore may take
+STDERR_KEPT = 8192  # bytes of a child's error output kept for its message (the last ones)
 COMPLETE = b"-- PostgreSQL database dump complete"  # pg_dump's last comment: the dump is whole
 PREFIX = "postgres-"
 
@@ -97,6 +99,49 @@ class _Bound:
         self._timer.cancel()
 
 
+@contextlib.contextmanager
+def _piped(argv: list[str], what: str, **streams):
+    """`with _piped(argv, what, stdout=PIPE) as proc:` runs a PostgreSQL
+    program while the body feeds or drains its data stream, killed past
+    TIMEOUT. Its stderr is read on a thread as it comes (the last
+    STDERR_KEPT bytes kept), so a child with more errors than a pipe holds
+    never blocks. On leaving, BackupError naming `what` when it ran past the
+    bound or failed (its last error line); a body that raises kills it."""
+    try:
+        proc = subprocess.Popen(argv, stderr=subprocess.PIPE, **streams)
+    except OSError as exc:
+        raise BackupError(f"{Path(argv[0]).name} could not start: {exc}") from None
+    tail = bytearray()
+
+    def read_stderr() -> None:
+        for chunk in iter(lambda: proc.stderr.read1(1 << 16), b""):
+            tail.extend(chunk)
+            del tail[:-STDERR_KEPT]
+
+    reader = threading.Thread(target=read_stderr, name=f"{Path(argv[0]).name}-stderr", daemon=True)
+    reader.start()
+    with _Bound(proc, TIMEOUT) as bound:
+        try:
+            yield proc
+        except BaseException:
+            proc.kill()
+            raise
+        finally:
+            for stream in (proc.stdin, proc.stdout):
+                if stream is not None:
+                    with contextlib.suppress(OSError):  # a stdin psql stopped reading: its message follows
+                        stream.close()
+            proc.wait()
+            reader.join(5)  # a grandchild may hold stderr open: the child's own end is what counts
+            if not reader.is_alive():
+                proc.stderr.close()
+    if bound.fired:
+        raise BackupError(f"{what} did not finish within {TIMEOUT:.0f}s")
+    if proc.returncode != 0:
+        err = tail.decode(errors="replace").strip().splitlines()
+        raise BackupError(f"{what} failed: {err[-1] if err else f'exit {proc.returncode}'}")
+
+
 def dumps(settings: Settings) -> list[Path]:
     if not settings.dumps_dir.is_dir():
         return []
@@ -113,19 +158,9 @@ def backup(settings: Settings) -> Path:
         n += 1
     tmp = final.with_name("." + final.name + ".partial")
     try:
-        try:
-            proc = subprocess.Popen([tool("pg_dump"), "--format=plain", "--clean", "--if-exists", "--no-owner",
-                                     *_conn_args(settings)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        except OSError as exc:
-            raise BackupError(f"pg_dump could not start: {exc}") from None
-        with _Bound(proc, TIMEOUT) as bound, gzip.open(tmp, "wb", compresslevel=6) as gz:
+        argv = [tool("pg_dump"), "--format=plain", "--clean", "--if-exists", "--no-owner", *_conn_args(settings)]
+        with _piped(argv, "pg_dump", stdout=subprocess.PIPE) as proc, gzip.open(tmp, "wb", compresslevel=6) as gz:
             shutil.copyfileobj(proc.stdout, gz, 1 << 20)
-            err = proc.stderr.read().decode(errors="replace").strip().splitlines()
-            proc.wait()
-        if bound.fired:
-            raise BackupError(f"pg_dump did not finish within {TIMEOUT:.0f}s")
-        if proc.returncode != 0:
-            raise BackupError(f"pg_dump failed: {err[-1] if err else f'exit {proc.returncode}'}")
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.rename(tmp, final)  # a half-written dump never carries a final name
@@ -190,23 +225,12 @@ def restore(settings: Settings, name: str) -> Path:
     # One transaction: the database ends up as the dump, or as it was.
     argv = [tool("psql"), "--no-psqlrc", "--quiet", "--single-transaction", "-v", "ON_ERROR_STOP=1",
             *(_conn_args(settings) or ["--dbname", os.environ.get("PGDATABASE", "postgres")])]
-    try:
-        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    except OSError as exc:
-        raise BackupError(f"psql could not start: {exc}") from None
-    with _Bound(proc, TIMEOUT) as bound:
+    with _piped(argv, f"restore of {path.name}", stdin=subprocess.PIPE, stdout=subprocess.DEVNULL) as proc:
         try:
             with gzip.open(path, "rb") as gz:
                 shutil.copyfileobj(gz, proc.stdin, 1 << 20)
-            proc.stdin.close()
         except BrokenPipeError:
             pass  # psql stopped at the first error: its message follows
-        err = proc.stderr.read().decode(errors="replace").strip().splitlines()
-        proc.wait()
-    if bound.fired:
-        raise BackupError(f"the restore of {path.name} did not finish within {TIMEOUT:.0f}s")
-    if proc.returncode != 0:
-        raise BackupError(f"restore of {path.name} failed: {err[-1] if err else f'exit {proc.returncode}'}")
     return path
 
 

@@ -76,3 +76,39 @@ def test_damaged_dump_fails_health_check_and_is_not_restored(env):
         assert check.returncode == 1 and "failed to read back" in check.stderr, check.stderr
         restored = tool(env, "restore-db", "latest")
         assert restored.returncode == 1 and "failed to read back" in restored.stderr, restored.stderr
+
+
+FLOOD = """#!{python}
+import sys
+sys.stdin.close()
+sys.stderr.write("{name}: noise " * 20000)  # about 250 KiB: several pipes' worth
+sys.stderr.write("\\n{name}: error: the last word\\n")
+sys.exit(1)
+"""
+
+
+@pytest.mark.parametrize("name", ["pg_dump", "psql"])
+def test_a_child_writing_more_than_a_pipe_of_errors_fails_promptly_with_its_last_line(tmp_path, name):
+    """stderr is read as it comes: a pg_dump or psql with more errors than a
+    pipe holds (64 KiB) cannot block until the tool's hour-long bound."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / name
+    fake.write_text(FLOOD.format(python=sys.executable, name=name))
+    fake.chmod(0o755)
+    backup_dir = tmp_path / "backup"
+    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", BACKUP_DIR=str(backup_dir),
+               DATABASE_URL="postgresql://nobody@127.0.0.1:1/none")
+    if name == "psql":  # a whole dump to restore: the tool checks it before psql starts
+        (backup_dir / "database").mkdir(parents=True)
+        with gzip.open(backup_dir / "database" / "postgres-20240101-000000.sql.gz", "wb") as fh:
+            fh.write(b"SELECT 1;\n" * 10000 + b"\n-- PostgreSQL database dump complete\n")
+    out = subprocess.run([sys.executable, "-m", "gaudi3_scale.backup", "backup" if name == "pg_dump" else "restore-db",
+                          *([] if name == "pg_dump" else ["latest"])], env=env, capture_output=True, text=True,
+                         timeout=30)
+    assert out.returncode == 1, out.stderr
+    assert out.stderr.strip().splitlines() == [
+        f"backup-automation: error: {'pg_dump' if name == 'pg_dump' else 'restore of postgres-20240101-000000.sql.gz'}"
+        f" failed: {name}: error: the last word"]
+    left = [p.name for p in (backup_dir / "database").iterdir()]  # nothing half-written left behind
+    assert left == ([] if name == "pg_dump" else ["postgres-20240101-000000.sql.gz"])
