@@ -1,11 +1,18 @@
-"""Small helpers of the sandbox tests: bounded polling and API clients."""
+"""Small helpers of the sandbox tests: bounded polling, API clients and a
+standalone API server."""
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import time
+from pathlib import Path
 
 from kubernetes import client, config
+
+from gameday.sandbox import manifests as manifest_files
+from gameday.sandbox.apiserver import ApiServer
+from gameday.sandbox.store import Store
 
 WAIT = 90.0  # generous: two shared cores
 
@@ -43,3 +50,18 @@ def kubectl(sb, *args: str, timeout: float = 120, check: bool = True) -> subproc
     if check and proc.returncode != 0:
         raise AssertionError(f"kubectl {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
     return proc
+
+
+@contextlib.contextmanager
+def api_server(state: Path, manifests: list[Path]):
+    """The sandbox's API server alone (no controllers, no kubelet) in
+    `state`, with `manifests` applied as `gameday sandbox up` applies them:
+    (server, its store, the admin's kubeconfig); stopped on leaving."""
+    store = Store()
+    api = ApiServer(store, state_dir=state).start()
+    try:
+        admin = api.write_kubeconfig(state / "admin")
+        manifest_files.apply(store, manifest_files.load(manifests), api.prepare_create)
+        yield api, store, admin
+    finally:
+        api.stop()

@@ -15,9 +15,7 @@ import yaml
 from kubernetes import client, config, watch
 from kubernetes.client import ApiException
 
-from gameday.sandbox import manifests as manifest_files
-from gameday.sandbox.apiserver import ApiServer
-from gameday.sandbox.store import Store
+from .helpers import api_server
 
 ROOT = Path(__file__).resolve().parents[2]
 CRD_FILE = ROOT / "deploy" / "sandbox" / "crds" / "chaos-mesh-networkchaos.yaml"
@@ -41,16 +39,9 @@ CLUSTER_CRD = {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    state = tmp_path_factory.mktemp("crd")
-    store = Store()
-    api = ApiServer(store, state_dir=state).start()
-    kc = api.write_kubeconfig(state / "kubeconfig")
     # As `gameday sandbox up` applies the manifests of deploy/sandbox/crds.
-    manifest_files.apply(store, manifest_files.load([CRD_FILE]), api.prepare_create)
-    try:
+    with api_server(tmp_path_factory.mktemp("crd"), [CRD_FILE]) as (api, _, kc):
         yield api, kc
-    finally:
-        api.stop()
 
 
 def kubectl(kc, *args, input=None):

@@ -20,11 +20,10 @@ import yaml
 from kubernetes import client, config
 from kubernetes.client import ApiException
 
-from gameday.sandbox import manifests as manifest_files
 from gameday.sandbox import resources as R
-from gameday.sandbox.apiserver import ApiServer
 from gameday.sandbox.apiserver.kubeconfig import service_account_kubeconfig
-from gameday.sandbox.store import Store
+
+from .helpers import api_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SA_NS, SA = "gaudi3-scale", "gameday"
@@ -36,19 +35,11 @@ pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     state = tmp_path_factory.mktemp("rbac")
-    store = Store()
-    api = ApiServer(store, state_dir=state).start()
-    admin = api.write_kubeconfig(state / "admin")
-    loaded = manifest_files.load([ROOT / "deploy" / "namespaces.yaml", ROOT / "deploy" / "rbac"])
-    manifest_files.apply(store, loaded, api.prepare_create)
-    for ns in (SA_NS, "database", "monitoring", "kube-system"):
-        store.create(R.POD, api.prepare_create(R.POD, {"metadata": {"name": "victim", "namespace": ns},
-                                                       "spec": {"containers": [{"name": "c", "image": "busybox"}]}}))
-    sa_kc = service_account_kubeconfig(admin, SA_NS, SA, state / "sa")
-    try:
-        yield api, store, admin, sa_kc
-    finally:
-        api.stop()
+    with api_server(state, [ROOT / "deploy" / "namespaces.yaml", ROOT / "deploy" / "rbac"]) as (api, store, admin):
+        for ns in (SA_NS, "database", "monitoring", "kube-system"):
+            store.create(R.POD, api.prepare_create(R.POD, {"metadata": {"name": "victim", "namespace": ns},
+                                                           "spec": {"containers": [{"name": "c", "image": "busybox"}]}}))
+        yield api, store, admin, service_account_kubeconfig(admin, SA_NS, SA, state / "sa")
 
 
 def kubectl(kc: Path, *args: str) -> subprocess.CompletedProcess:

@@ -24,11 +24,10 @@ from gameday.drill import experiment as experiment_mod
 from gameday.drill import permissions as P
 from gameday.project.loader import load as load_project
 from gameday.runbook.check import load_runbook
-from gameday.sandbox import manifests as manifest_files
 from gameday.sandbox import resources as R
-from gameday.sandbox.apiserver import ApiServer
 from gameday.sandbox.apiserver.kubeconfig import service_account_kubeconfig
-from gameday.sandbox.store import Store
+
+from sandbox.helpers import api_server  # tests/sandbox/helpers.py
 
 ROOT = Path(__file__).resolve().parents[2]
 RBAC = ROOT / "deploy" / "rbac"
@@ -56,16 +55,9 @@ def _drills() -> dict[str, list[P.Need]]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     state = tmp_path_factory.mktemp("least-privilege")
-    store = Store()
-    api = ApiServer(store, state_dir=state).start()
-    admin = api.write_kubeconfig(state / "admin")
-    loaded = manifest_files.load([ROOT / "deploy" / "namespaces.yaml", RBAC / "harness.yaml", RBAC / "ledger.yaml"])
-    manifest_files.apply(store, loaded, api.prepare_create)
-    sa_kc = service_account_kubeconfig(admin, SA_NS, SA, state / "sa")
-    try:
-        yield api, admin, sa_kc
-    finally:
-        api.stop()
+    with api_server(state, [ROOT / "deploy" / "namespaces.yaml", RBAC / "harness.yaml", RBAC / "ledger.yaml"]) \
+            as (api, _, admin):
+        yield api, admin, service_account_kubeconfig(admin, SA_NS, SA, state / "sa")
 
 
 def _sa_client(sa_kc: Path):
