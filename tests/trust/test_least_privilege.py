@@ -27,7 +27,7 @@ from gameday.runbook.check import load_runbook
 from gameday.sandbox import resources as R
 from gameday.sandbox.apiserver.kubeconfig import service_account_kubeconfig
 
-from sandbox.helpers import api_server  # tests/sandbox/helpers.py
+from tests.sandbox.helpers import api_server  # tests/sandbox/helpers.py
 
 ROOT = Path(__file__).resolve().parents[2]
 RBAC = ROOT / "deploy" / "rbac"
