@@ -1,17 +1,28 @@
 """What the runbook assumes of the manifests, checked statically (the sandbox
-tests run them): the database Deployment, the API's logs and canary labels,
-the training Job template, the Ingress."""
+tests run them): the database Deployment, the API's logs and canary labels
+and the Ingress (as the platform's chart renders them), the training Job
+template."""
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import yaml
+
+from gameday import programs
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
 
 def docs(path: str) -> dict[tuple[str, str], dict]:
     return {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all((DEPLOY / path).read_text()) if d}
+
+
+def chart() -> dict[tuple[str, str], dict]:
+    """The platform's objects as production's release renders them."""
+    out = subprocess.run([programs.find("helm") or "helm", "template", "gaudi3-scale", str(DEPLOY / "helm" / "gaudi3-scale"),
+                          "--namespace", "gaudi3-scale"], capture_output=True, text=True, timeout=60, check=True).stdout
+    return {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(out) if d}
 
 
 def test_postgres_is_a_recreated_deployment_with_pg_stat_statements():
@@ -30,7 +41,7 @@ def test_postgres_is_a_recreated_deployment_with_pg_stat_statements():
 
 
 def test_api_stable_and_canary_with_logs_on_an_emptydir():
-    api = docs("platform/api.yaml")
+    api = chart()
     for name, version in (("gaudi3-scale-api", "stable"), ("gaudi3-scale-api-canary", "canary")):
         spec = api[("Deployment", name)]["spec"]
         assert spec["selector"]["matchLabels"]["version"] == version
@@ -50,7 +61,7 @@ def test_training_job_is_the_cronjobs_template():
 
 
 def test_ingress_routes_the_api_host_with_tls():
-    ing = docs("platform/ingress.yaml")
+    ing = chart()
     spec = ing[("Ingress", "gaudi3-scale-api")]["spec"]
     assert spec["tls"] == [{"hosts": ["api.gaudi3scale.com"], "secretName": "gaudi3-scale-api-tls"}]
     rule = spec["rules"][0]
