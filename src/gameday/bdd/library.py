@@ -367,8 +367,8 @@ class ScenarioRun:
                 return None
             status = json.loads(proc.stdout).get("status", {})
             n = int(status.get("readyReplicas") or 0)
-            return n if n == replicas else None
-        if wait_until(ready, within) is None:
+            return True if n == replicas else None   # truthy: 0 ready replicas is an answer too
+        if not wait_until(ready, within):
             self._fail_with_slas(f"deployment {namespace}/{deployment} did not have {replicas} ready replicas within {within:g}s")
 
     def expect_pods_phase(self, selector: str, namespace: str, phase: str, within: float) -> None:
