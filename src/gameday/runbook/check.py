@@ -47,18 +47,23 @@ def load_runbook(path: Path) -> Runbook:
     return rb
 
 
-def kubectl_verbs(unit: Unit) -> list[str]:
-    out = []
+def _commands_of(unit: Unit, program: str):
+    """Each simple command of the unit (those inside $(...) too) that runs `program`."""
     for p in unit.pipelines:
         for c in [*p.commands, *(s for c in p.commands for s in c.substitutions)]:
-            if c.name != "kubectl":
-                continue
-            words = [w for w in c.words[1:] if not w.startswith("-")]
-            if words:
-                verb = words[0].strip("'\"")
-                if verb == "rollout" and len(words) > 1 and words[1] in ("history", "status"):
-                    verb = "get"
-                out.append(verb)
+            if c.name == program:
+                yield c
+
+
+def kubectl_verbs(unit: Unit) -> list[str]:
+    out = []
+    for c in _commands_of(unit, "kubectl"):
+        words = [w for w in c.words[1:] if not w.startswith("-")]
+        if words:
+            verb = words[0].strip("'\"")
+            if verb == "rollout" and len(words) > 1 and words[1] in ("history", "status"):
+                verb = "get"
+            out.append(verb)
     return out
 
 
@@ -70,13 +75,10 @@ HELM_READ_ONLY = {"list", "ls", "history", "hist", "get", "status", "show", "ins
 def helm_subcommands(unit: Unit) -> list[str]:
     from ..drill.permissions import helm_words
     out = []
-    for p in unit.pipelines:
-        for c in [*p.commands, *(s for c in p.commands for s in c.substitutions)]:
-            if c.name != "helm":
-                continue
-            _ns, words = helm_words([w.strip("'\"") for w in c.words])
-            if words:
-                out.append(words[0])
+    for c in _commands_of(unit, "helm"):
+        _ns, words = helm_words([w.strip("'\"") for w in c.words])
+        if words:
+            out.append(words[0])
     return out
 
 
