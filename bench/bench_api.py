@@ -16,7 +16,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from gameday.drill.sandbox_target import sandbox_kubeconfig
+from _target import sandbox_kubeconfig
 from gameday.load import LoadRun
 from gameday.target import Target, default_sandbox_dir
 

@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 from gameday.drill import Drill
-from gameday.drill.sandbox_target import sandbox_kubeconfig
+from _target import sandbox_kubeconfig
 from gameday.load import LoadRun
 from gameday.target import Target, default_sandbox_dir
 from gameday.timeline import read

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from gameday.drill.sandbox_target import sandbox_kubeconfig
+from _target import sandbox_kubeconfig
 from gameday.runbook import report
 from gameday.runbook import settings as settings_mod
 from gameday.runbook.check import Checker
