@@ -224,11 +224,13 @@ def _deployment_process(promote_extra: str = "") -> str:
 
 def _repo_with(tmp_path: Path, text: str) -> Path:
     """A runbook repository like the seed's: the runbook folder reaches the chart as
-    deployment/helm/gaudi3-scale, and `git rev-parse HEAD` names the commit deployed."""
+    deployment/helm/gaudi3-scale and the backup script as backup-recovery/scripts/,
+    and `git rev-parse HEAD` names the commit deployed."""
     import subprocess
     repo = tmp_path / "ops"
     (repo / "runbook").mkdir(parents=True)
     (repo / "runbook" / "deployment").symlink_to(ROOT / "deploy")
+    (repo / "runbook" / "backup-recovery").symlink_to(ROOT / "runbook" / "backup-recovery")
     path = repo / "runbook" / "copy.md"
     path.write_text(text)
     settings_mod.beside(path).write_text(SETTINGS.replace("-n gaudi3-scale -o jsonpath", f"-n {PROMOTE_NS} -o jsonpath"))
@@ -283,3 +285,37 @@ def test_the_health_script_reports_the_database_down_for_its_own_missing_import(
     written = verdicts["as written"]["(expected output)"]
     assert written.verdict == "failed" and "missing 'Database: CONNECTED'" in written.reason, written.reason
     assert verdicts["corrected"]["(expected output)"].verdict == "passed", verdicts["corrected"]["(expected output)"].reason
+
+
+def test_the_restore_names_a_dump_of_a_fixed_date_that_no_backup_made(target, tmp_path):
+    """Finding: Database Recovery line 2 restores postgres-20240101-120000.sql.gz, a dump
+    no backup of today has, so the database is not restored; the same procedure
+    restoring the latest dump (the tool's `latest`) restores it. Run after the
+    runbook's own backup line; the API is scaled back as it was found."""
+    seed = (ROOT / "runbook" / "gaudi3-scale-runbook.md").read_text()
+    recovery = load_runbook_text(seed).procedure("Database Recovery")
+    block = recovery.blocks[0].text
+    assert "/backup/database/postgres-20240101-120000.sql.gz" in block
+    backup = "./backup-recovery/scripts/backup-automation.sh backup"
+    assert backup in seed
+    replicas = target.apps().read_namespaced_deployment("gaudi3-scale-api", "gaudi3-scale").spec.replicas
+    results = {}
+    for name, text in (("as written", block), ("corrected", block.replace(
+            "/backup/database/postgres-20240101-120000.sql.gz", "latest"))):
+        runbook = (f"# Copy\n\n## Backup and Recovery\n\n### Manual Backup\n```bash\n{backup}\n```\n\n"
+                   f"### Database Recovery\n```bash\n{text}```\n")
+        path = _repo_with(tmp_path / name.replace(" ", "-"), runbook)
+        checker = Checker(path, settings_mod.load(path), target, tmp_path / name.replace(" ", "-") / "reports")
+        try:
+            made, restored = checker.run().procedures
+        finally:
+            checker.close()
+        assert [l.verdict for l in made.lines] == ["passed"], made.lines[0].reason
+        results[name] = {l.line: l for l in restored.lines}
+        assert target.apps().read_namespaced_deployment("gaudi3-scale-api", "gaudi3-scale").spec.replicas == replicas
+    line = min(l for l in results["as written"] if results["as written"][l].text.startswith("./backup-recovery"))
+    written = results["as written"][line]
+    assert written.verdict == "failed" and "20240101" in written.output_head + written.reason, \
+        (written.reason, written.output_head)
+    assert all(l.verdict == "passed" for l in results["corrected"].values()), \
+        [(l.line, l.verdict, l.reason) for l in results["corrected"].values()]
