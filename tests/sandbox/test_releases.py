@@ -18,7 +18,6 @@ from gameday.sandbox import config, releases
 from gameday.sandbox.cli import leftover_processes
 
 ROOT = Path(__file__).resolve().parents[2]
-VENV_BIN = Path(sys.executable).parent
 
 
 def _chart(where: Path) -> Path:
@@ -189,14 +188,19 @@ def test_find_prefers_path(tmp_path, monkeypatch):
 
 
 def test_find_falls_back_to_the_interpreters_folder(tmp_path, monkeypatch):
-    assert (VENV_BIN / "helm").is_file(), "make setup installs helm into the venv"
+    # an interpreter's folder of our own, holding an executable helm (where make setup puts it
+    # when no helm is on PATH)
+    (tmp_path / "bin").mkdir()
+    helm = tmp_path / "bin" / "helm"
+    helm.write_text("#!/bin/sh\nexit 0\n")
+    helm.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "bin" / "python"))
     empty = tmp_path / "empty"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
-    assert programs.find("helm") == str(VENV_BIN / "helm")
+    assert programs.find("helm") == str(helm)
     assert programs.find("no-such-program-anywhere") is None
+    helm.unlink()
     # a file beside the interpreter that cannot run is not a program
-    monkeypatch.setattr(sys, "executable", str(tmp_path / "bin" / "python"))
-    (tmp_path / "bin").mkdir()
     (tmp_path / "bin" / "helm").write_text("not executable\n")
     assert programs.find("helm") is None
