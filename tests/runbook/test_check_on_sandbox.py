@@ -226,11 +226,13 @@ def _repo_with(tmp_path: Path, text: str) -> Path:
     """A runbook repository like the seed's: the runbook folder reaches the chart as
     deployment/helm/gaudi3-scale and the backup script as backup-recovery/scripts/,
     and `git rev-parse HEAD` names the commit deployed."""
+    import shutil
     import subprocess
     repo = tmp_path / "ops"
     (repo / "runbook").mkdir(parents=True)
-    (repo / "runbook" / "deployment").symlink_to(ROOT / "deploy")
-    (repo / "runbook" / "backup-recovery").symlink_to(ROOT / "runbook" / "backup-recovery")
+    # copies, not links to this checkout: the operator's session has its own /tmp, where a checkout may be
+    shutil.copytree(ROOT / "deploy" / "helm", repo / "runbook" / "deployment" / "helm")
+    shutil.copytree(ROOT / "runbook" / "backup-recovery", repo / "runbook" / "backup-recovery")
     path = repo / "runbook" / "copy.md"
     path.write_text(text)
     settings_mod.beside(path).write_text(SETTINGS.replace("-n gaudi3-scale -o jsonpath", f"-n {PROMOTE_NS} -o jsonpath"))
