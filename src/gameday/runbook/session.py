@@ -162,7 +162,17 @@ class Workspace:
             if name in INFRA_TOOLS or (bindir / name).exists():
                 continue
             found = find_program(name)
-            if found:
+            if not found:
+                continue
+            real = os.path.realpath(found)
+            if real.startswith(("/tmp/", "/var/log/", "/backup/")):
+                # the session has its own /tmp, /var/log and /backup: a program there (a checkout's
+                # virtual environment under /tmp) is linked in by its inode, not by its path
+                try:
+                    os.link(real, bindir / name)
+                except OSError:
+                    shutil.copy2(real, bindir / name)
+            else:
                 (bindir / name).symlink_to(found)
 
 
