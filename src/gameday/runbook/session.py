@@ -159,6 +159,8 @@ class Workspace:
         names, except tools that act on infrastructure outside the target."""
         bindir = self.root / "bin"
         for name in set(BASE_TOOLS) | {p for p in programs if "/" not in p}:
+            if (bindir / name).is_symlink() and not (bindir / name).exists():
+                (bindir / name).unlink()   # a link an earlier session left dangling
             if name in INFRA_TOOLS or (bindir / name).exists():
                 continue
             found = find_program(name)
