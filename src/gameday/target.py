@@ -168,10 +168,9 @@ class Target:
         if not exe:
             raise TargetError("helm is not on PATH; install Helm 3 to run this step")
         with tempfile.TemporaryDirectory(prefix="gameday-helm-") as home:
-            env = dict(os.environ, KUBECONFIG=str(self.kubeconfig), HELM_CACHE_HOME=f"{home}/cache",
-                       HELM_CONFIG_HOME=f"{home}/config", HELM_DATA_HOME=f"{home}/data")
             return subprocess.run([exe, "--kube-context", self.context, *args], capture_output=True, text=True,
-                                  timeout=timeout, env=env, stdin=subprocess.DEVNULL)
+                                  timeout=timeout, env=programs.helm_env(self.kubeconfig, home),
+                                  stdin=subprocess.DEVNULL)
 
     def chaos_configuration(self) -> dict:
         """`configuration` for gameday's Chaos Toolkit providers."""

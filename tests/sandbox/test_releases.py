@@ -127,7 +127,7 @@ def test_helm_env_keeps_helm_out_of_the_users_home(tmp_path, monkeypatch):
     monkeypatch.delenv("HELM_DATA_HOME", raising=False)
     monkeypatch.setenv("SOME_USER_VAR", "kept")
     home = tmp_path / "helm"
-    env = releases.helm_env(tmp_path / "kubeconfig", home)
+    env = programs.helm_env(tmp_path / "kubeconfig", home)
     assert env["KUBECONFIG"] == str(tmp_path / "kubeconfig")
     assert (env["HELM_CACHE_HOME"], env["HELM_CONFIG_HOME"], env["HELM_DATA_HOME"]) == (
         str(home / "cache"), str(home / "config"), str(home / "data"))

@@ -9,7 +9,6 @@ platform that has been deployed before has one."""
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 from pathlib import Path
 
@@ -19,15 +18,6 @@ from .config import ReleaseConfig
 
 log = logging.getLogger(__name__)
 HELM_TIMEOUT_S = 180  # one `helm upgrade --install` (it does not wait for pods: the sandbox's readiness does)
-
-
-def helm_env(kubeconfig: Path, home: Path) -> dict:
-    """Helm's environment: the kubeconfig given, and its cache, config and data
-    under `home` (never the user's own ~/.cache/helm or ~/.config/helm)."""
-    env = dict(os.environ, KUBECONFIG=str(kubeconfig))
-    for var, sub in (("HELM_CACHE_HOME", "cache"), ("HELM_CONFIG_HOME", "config"), ("HELM_DATA_HOME", "data")):
-        env[var] = str(home / sub)
-    return env
 
 
 def upgrade_argv(helm: str, rel: ReleaseConfig) -> list[str]:
@@ -56,7 +46,7 @@ def install(releases: tuple[ReleaseConfig, ...], kubeconfig: Path, home: Path, s
     if helm is None:
         return
     home.mkdir(parents=True, exist_ok=True)
-    env = helm_env(kubeconfig, home)
+    env = programs.helm_env(kubeconfig, home)
     for rel in releases:
         argv = upgrade_argv(helm, rel)
         try:
