@@ -97,6 +97,14 @@ def test_three_nodes_with_the_gaudi_node_and_replicas_spread(sandbox, core):
     assert all(_node_ready(core, n) == "True" for n in nodes)
     trainer = core.list_namespaced_pod(NS, label_selector="app.kubernetes.io/component=trainer").items
     assert trainer and all(p.spec.node_name == "sandbox-gaudi-1" for p in trainer)
+    # The scheduler spreads replicas as it places them and never moves a
+    # running pod: on the shared sandbox an earlier drain may have left both
+    # API pods on one node, as it would on a cluster. A restarted rollout
+    # places every replica anew, so the spread is the scheduler's, now.
+    kubectl(sandbox, "rollout", "restart", "deployment/gaudi3-scale-api", "-n", NS)
+    kubectl(sandbox, "rollout", "status", "deployment/gaudi3-scale-api", "-n", NS, "--timeout=180s", timeout=200)
+    eventually(lambda: len([p for p in _api_pods(core) if _ready(p)]) == len(_api_pods(core)) >= 2,
+               timeout=120, what="the restarted API pods ready and the old ones gone")
     api_nodes = [p.spec.node_name for p in _api_pods(core)]
     assert len(api_nodes) >= 2 and len(set(api_nodes)) == len(api_nodes), api_nodes  # one per node
 
