@@ -41,7 +41,7 @@ Feature: Troubleshooting Guide
       | time_to_recover         | <= 180s |
       | error_rate              | <= 1%   |
 
-  @p1 @slow @procedure:pod-crashloopbackoff @procedure:emergency-rollback
+  @p1 @slow @procedure:pod-crashloopbackoff @runbook:deployment-procedures @procedure:emergency-rollback
   Scenario: A crash-looping API pod is diagnosed and its release undone
     The runbook's diagnosis (lines 1-2: the crashed container's log, the
     pod's limits) names the bad release; "Pod CrashLoopBackOff" has no fix

@@ -33,12 +33,41 @@ def test_the_project_runbook_has_the_procedures_the_issue_lists():
 
 
 def test_every_procedure_of_the_runbook_has_a_scenario(capsys, tmp_path):
-    rc = main(["coverage", str(RUNBOOK), "--features", str(FEATURES), "--reports", str(tmp_path)])
+    rc = main(["coverage", str(RUNBOOK), "--features", str(FEATURES), "--reports", str(tmp_path), "--procedures"])
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "NOT COVERED" not in out
     book = runbook.load(RUNBOOK)
     assert f"{len(book.procedures)}/{len(book.procedures)} procedures covered" in out
+
+
+def test_coverage_is_per_line_too_and_fails_while_a_runnable_line_never_ran(capsys, tmp_path):
+    """`gameday coverage` reads the drill's runbook-lines.jsonl under --reports
+    and `gameday runbook check`'s JSON in the folder beside it (reports/runbook
+    next to reports/drill): before either ran, lines are "never run" (exit 1);
+    once each runnable line ran in one of them, exit 0."""
+    import json
+    from gameday.runbook.check import load_runbook
+    drill = tmp_path / "reports" / "drill"
+    (drill / "scenarios" / "one").mkdir(parents=True)
+    rc = main(["coverage", str(RUNBOOK), "--features", str(FEATURES), "--reports", str(drill)])
+    out = capsys.readouterr().out
+    assert rc == 1 and "runnable lines never ran" in out
+    assert "26/26 procedures covered" in out   # the procedure table is still there
+    units = [(p, u) for p, u in load_runbook(RUNBOOK).units if u.kind == "command"]
+    first, rest = units[0], units[1:]
+    (drill / "scenarios" / "one" / "runbook-lines.jsonl").write_text(json.dumps(
+        {"procedure": first[0].slug, "line": first[1].first_line, "scenario": "S", "verdict": "passed"}) + "\n")
+    procs: dict = {}
+    for p, u in rest:
+        procs.setdefault(p.slug, []).append({"line": u.first_line, "verdict": "passed"})
+    (tmp_path / "reports" / "runbook").mkdir()
+    (tmp_path / "reports" / "runbook" / "runbook-check.json").write_text(json.dumps(
+        {"procedures": [{"slug": k, "lines": v} for k, v in procs.items()]}))
+    rc = main(["coverage", str(RUNBOOK), "--features", str(FEATURES), "--reports", str(drill)])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert f"1 scenario, {len(rest)} check, 0 deviates" in out and "0 never run" in out
 
 
 def test_a_runbook_with_an_uncovered_procedure_exits_1(capsys, tmp_path):

@@ -57,3 +57,25 @@ def test_a_malformed_afterwards_in_the_file_beside_the_runbook_is_exit_2(tmp_pat
     err = capsys.readouterr().err
     assert f"{tmp_path / 'r.gameday.yaml'}: expectations.proc.afterwards" in err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_runbook_without_settings_takes_the_projects_placeholders_hosts_and_namespaces(tmp_path):
+    """No `runbook:` section and no file beside the runbook: the project's own
+    `placeholders:` and `hosts:` (what its scenarios use) serve the check."""
+    from gameday.runbook import settings as settings_mod
+    (tmp_path / "gameday.yaml").write_text(
+        "name: p\nrunbooks: [rb.md]\ntarget: {namespaces: [shop]}\nsteady_state: {checks: [{deployment: shop-web, ns: shop}]}\n"
+        "services: {web: {service: shop-web, namespace: shop, port: 8080}}\n"
+        "placeholders:\n"
+        "  '<web-pod>': {names: pod, selector: app=web, namespace: shop}\n"
+        "  '<node-name>': {names: node}\n"
+        "hosts: {'https://shop.example.com/': {service: web}}\n")
+    (tmp_path / "rb.md").write_text("# R\n")
+    s = settings_mod.load(tmp_path / "rb.md", tmp_path / "gameday.yaml")
+    assert s.placeholders == {"<web-pod>": {"pod": "app=web", "namespace": "shop"}, "<node-name>": {"node": ""}}
+    assert s.hosts == {"https://shop.example.com": "service:shop-web.shop:8080"}
+    assert s.namespaces == ("shop",)
+    # A file beside the runbook still wins.
+    (tmp_path / "rb.gameday.yaml").write_text("hosts: {'https://shop.example.com': 'http://127.0.0.1:1'}\n")
+    assert settings_mod.load(tmp_path / "rb.md", tmp_path / "gameday.yaml").hosts == \
+        {"https://shop.example.com": "http://127.0.0.1:1"}

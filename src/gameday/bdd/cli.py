@@ -43,6 +43,9 @@ def register(subparsers) -> None:
     c.add_argument("--features", action="append", default=None, help=f"feature files or folders (default: {DEFAULT_FEATURES}/)")
     c.add_argument("--reports", default=DEFAULT_REPORTS, help="where the last drill's verdicts are")
     c.add_argument("--project", default=None, metavar="FILE", help="the project file (default: ./gameday.yaml or above)")
+    c.add_argument("--procedures", action="store_true",
+                   help="only which procedures have a scenario (no per-line table; exit 1 only for an uncovered "
+                        "procedure)")
     c.set_defaults(func=cmd_coverage)
 
     s = subparsers.add_parser("steps", help="list every step phrase with its parameters and docstring")
@@ -63,10 +66,19 @@ def cmd_coverage(args) -> int:
         project = current(args.project)
         path = str(project.resolve(project.runbooks[0]))
     book = runbook.load(path)
-    scenarios = features_mod.load_all(args.features or [DEFAULT_FEATURES])
+    feature_paths = args.features or [DEFAULT_FEATURES]
+    scenarios = features_mod.load_all(feature_paths)
     cov = coverage_mod.compute(book, scenarios, results.read_verdicts(Path(args.reports)))
     print(coverage_mod.format_table(cov))
-    return 1 if cov.uncovered else 0
+    if args.procedures:
+        return 1 if cov.uncovered else 0
+    # Per line: which scenario (the runbook steps' runbook-lines.jsonl under
+    # --reports) or `gameday runbook check` (its JSON beside the drill's
+    # folder) ran each command line of the runbook, and which never ran.
+    from ..runbook import coverage as line_coverage
+    lines = line_coverage.compute_from_reports(Path(path), Path(args.reports), [Path(f) for f in feature_paths])
+    print("\n" + line_coverage.format_table(lines))
+    return 1 if cov.uncovered or lines.never_run else 0
 
 
 # --- drill ------------------------------------------------------------------------

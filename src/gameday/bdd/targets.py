@@ -119,7 +119,17 @@ def start_default_sandbox(project=None):
         sb.wait_ready(READY_TIMEOUT)
     except SandboxError as exc:
         sb.stop()
-        raise TargetError(f"the sandbox did not get ready: {str(exc).splitlines()[0]}") from None
+        lines = [l.strip() for l in str(exc).splitlines() if l.strip()]
+        more = ""
+        if len(lines) > 2:   # what else is not ready, and the pods' last log lines: into the sandbox's log
+            try:
+                with open(sb.log_file, "a") as f:
+                    f.write(str(exc) + "\n")
+                more = f" (the rest in {sb.log_file})"
+            except OSError:
+                pass
+        # One line: the cause and the first thing not ready.
+        raise TargetError(f"the sandbox did not get ready: {' '.join(lines[:2])}{more}") from None
     except BaseException:
         sb.stop()
         raise

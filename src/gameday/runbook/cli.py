@@ -87,7 +87,13 @@ def cmd_check(args) -> int:
     from .check import Checker
     runbook = _runbook_of(args)
     cfg = settings_mod.load(runbook, PROJECT_FILE)
-    target, stop = resolve(args.kubeconfig, args.context, args.allow_context)
+    from ..bdd.targets import start_default_sandbox
+    from ..project import current
+    project = current(required=False)   # None: a runbook of its own, on a named cluster or a running sandbox
+    # No running sandbox: start the project's (target.sandbox), as `gameday
+    # drill` does. The check acts as the sandbox's admin, an operator's rights.
+    target, stop = resolve(args.kubeconfig, args.context, args.allow_context,
+                           start_sandbox=lambda: start_default_sandbox(project))
     reports = Path(args.reports) / "runbook"
     checker = Checker(runbook, cfg, target, reports, read_only=args.read_only)
     import signal

@@ -69,6 +69,13 @@ def compute(runbook: Runbook, check: dict | None, scenario_runs: list[dict],
     return Coverage(runbook.path, tuple(out), totals)
 
 
+def _feature_files(features: Path) -> list[Path]:
+    """A feature file, or the feature files under a folder."""
+    if features.is_file():
+        return [features]
+    return sorted(features.rglob("*.feature")) if features.exists() else []
+
+
 def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text.replace("\\\n", " ")).strip()
 
@@ -85,7 +92,7 @@ def _deviating(unit: Unit, feature_commands) -> str:
 def feature_command_lines(features: Path) -> list[tuple[str, str]]:
     """Runbook-like command lines copied into feature files (quoted in steps or in \"\"\" blocks)."""
     out = []
-    for f in sorted(features.rglob("*.feature")) if features.exists() else []:
+    for f in _feature_files(features):
         in_doc = False
         for n, line in enumerate(f.read_text().splitlines(), start=1):
             s = line.strip()
@@ -103,7 +110,7 @@ def feature_deviations(features: Path) -> dict[str, list[str]]:
     """Procedure slug -> 'FILE:LINE @deviates:REASON' of each scenario that
     names the procedure (`@procedure:SLUG`) and says why it differs from it."""
     out: dict[str, list[str]] = {}
-    for f in sorted(features.rglob("*.feature")) if features.exists() else []:
+    for f in _feature_files(features):
         tags: list[tuple[int, str]] = []
         for n, line in enumerate(f.read_text().splitlines(), start=1):
             s = line.strip()
@@ -121,11 +128,22 @@ def feature_deviations(features: Path) -> dict[str, list[str]]:
     return out
 
 
-def compute_from_reports(runbook_path: Path, reports: Path, features: Path = Path("features")) -> Coverage:
+def check_json_for(reports: Path) -> Path:
+    """Where `gameday runbook check --reports R` left its JSON for a drill
+    that wrote to `reports`: R/runbook/ with R the folder itself or, for the
+    drill's own folder (reports/drill), the one above it."""
+    for root in (reports, reports.parent):
+        if (root / CHECK_JSON).exists():
+            return root / CHECK_JSON
+    return reports / CHECK_JSON
+
+
+def compute_from_reports(runbook_path: Path, reports: Path,
+                         features: Path | list[Path] = Path("features")) -> Coverage:
     from .check import load_runbook
     rb = load_runbook(runbook_path)
     check = None
-    cj = reports / CHECK_JSON
+    cj = check_json_for(reports)
     if cj.exists():
         try:
             check = json.loads(cj.read_text())
@@ -138,7 +156,12 @@ def compute_from_reports(runbook_path: Path, reports: Path, features: Path = Pat
                 runs.append(json.loads(line))
             except ValueError:
                 continue
-    return compute(rb, check, runs, feature_command_lines(features), feature_deviations(features))
+    commands, deviations = [], {}
+    for folder in features if isinstance(features, list) else [features]:
+        commands += feature_command_lines(folder)
+        for slug, why in feature_deviations(folder).items():
+            deviations.setdefault(slug, []).extend(why)
+    return compute(rb, check, runs, commands, deviations)
 
 
 def format_table(cov: Coverage) -> str:

@@ -100,4 +100,28 @@ def load(runbook: Path, project_file: Path | None = None) -> RunbookSettings:
                 continue
             data = data["runbook"]
         return RunbookSettings.from_dict(data, str(path))
+    if project_file is not None and project_file.exists():
+        return from_project(project_file)
     return RunbookSettings(source="(none)")
+
+
+def from_project(project_file: Path) -> RunbookSettings:
+    """The project file's own `placeholders:`, `hosts:` and blast radius, for
+    a runbook with no settings of its own (no `runbook:` section, no file
+    beside it): what its scenarios fill and reach, the check fills and
+    reaches the same way."""
+    from ..project.loader import load as load_project
+    project = load_project(project_file)
+    placeholders: dict[str, object] = {}
+    for text, p in project.placeholders.items():
+        if p.names in ("pod", "job", "node", "deployment"):
+            placeholders[text] = {p.names: p.selector, **({"namespace": p.namespace} if p.namespace else {})}
+        elif p.value or p.namespace:
+            placeholders[text] = p.value or p.namespace
+    hosts = {}
+    for h in project.hosts:
+        svc = project.services.get(h.service) if h.service else None
+        if svc is not None:   # an Ingress mapping has no runbook-check form: the line then names the host it missed
+            hosts[h.host.rstrip("/")] = f"service:{svc.service}.{svc.namespace}" + (f":{svc.port}" if svc.port else "")
+    return RunbookSettings(placeholders=placeholders, hosts=hosts, namespaces=tuple(project.namespaces),
+                           source=str(project_file))

@@ -42,7 +42,8 @@ def register(subparsers) -> None:
     up.add_argument("--manifests", type=Path, action="append", metavar="DIR",
                     help="apply these manifest directories instead of the configured ones (repeatable)")
     up.add_argument("--config", type=Path, default=None,
-                    help=f"sandbox config (default: {PLATFORM_CONFIG} when it exists)")
+                    help=f"sandbox config (default: target.sandbox of the project's gameday.yaml, else "
+                         f"{PLATFORM_CONFIG} when it exists)")
     up.add_argument("--foreground", action="store_true", help="run in this process until Ctrl-C / SIGTERM")
     up.add_argument("--timeout", type=float, default=READY_TIMEOUT, help="seconds --wait waits (default %(default)s)")
     up.set_defaults(func=cmd_up)
@@ -146,6 +147,12 @@ def _config_path(args) -> Path | None:
         if not args.config.exists():
             raise UserError(f"{args.config}: no such sandbox config; fix --config")
         return args.config.resolve()
+    # The project's sandbox (target.sandbox of gameday.yaml), as `gameday drill` starts it.
+    from ..project import current
+    project = current(required=False)
+    if project is not None and project.sandbox_config:
+        from ..bdd.targets import sandbox_config
+        return sandbox_config(project).resolve()
     return PLATFORM_CONFIG.resolve() if PLATFORM_CONFIG.exists() else None
 
 

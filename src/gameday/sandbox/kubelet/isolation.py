@@ -43,6 +43,61 @@ class Layout:
     mounts: list[Mount] = field(default_factory=list)
     workdir: str = "/"
     run_as: RunAs | None = None
+    programs: list[str] = field(default_factory=list)  # the image's own program folders (program_dirs)
+
+
+def _outermost(candidates) -> list[str]:
+    """The folders to bind: system folders (bound anyway) left out, and a
+    folder inside another one of the list dropped."""
+    out: list[str] = []
+    for p in sorted(set(candidates), key=len):
+        if p == "/" or p.startswith(("/usr/", "/etc/", "/proc/")) or p in ("/usr", "/etc"):
+            continue
+        if not os.path.isdir(p) or any(p == o or p.startswith(o + os.sep) for o in out):
+            continue
+        out.append(p)
+    return out
+
+
+def program_dirs(paths: list[str]) -> list[str]:
+    """What an image's programs (its entrypoint, its PATH folders) need in a
+    container's root: their folders; for a program in a virtual environment,
+    the environment, the Python it was made from (`home` of pyvenv.cfg) and
+    the source folders its .pth files name (editable installs); for a link,
+    the prefix of the file it points to. Without these an image whose
+    programs live in the project's own environment (the catalog's
+    .venv-platform) starts only where the sandbox's import path happens to
+    cover the project folder."""
+    found: list[str] = []
+    for p in paths:
+        if not p or not os.path.isabs(p) or not os.path.exists(p):
+            continue
+        parts = p.split(os.sep)
+        if ".." in parts:   # the kernel walks the path as written: the folder before ".." must be there
+            found.append(os.sep.join(parts[:parts.index("..")]) or os.sep)
+        folder = p if os.path.isdir(p) else os.path.dirname(p)
+        found.append(folder)
+        if not os.path.isdir(p):
+            found.append(os.path.dirname(os.path.dirname(os.path.realpath(p))))  # /x/bin/python3 -> /x
+        venv = os.path.dirname(os.path.realpath(folder))
+        cfg = os.path.join(venv, "pyvenv.cfg")
+        if not os.path.isfile(cfg):
+            continue
+        found.append(venv)
+        try:
+            for line in Path(cfg).read_text().splitlines():
+                key, _, value = line.partition("=")
+                if key.strip() == "home" and value.strip():
+                    found.append(os.path.dirname(os.path.realpath(value.strip())))
+        except OSError:
+            pass
+        for pth in sorted(Path(venv).glob("lib/python*/site-packages/*.pth")):
+            try:
+                lines = pth.read_text().splitlines()
+            except OSError:
+                continue
+            found += [l.strip() for l in lines if l.strip().startswith("/") and os.path.isdir(l.strip())]
+    return _outermost([os.path.realpath(f) for f in found] + [os.path.abspath(f) for f in found])
 
 
 def runtime_dirs() -> list[str]:
@@ -56,14 +111,7 @@ def runtime_dirs() -> list[str]:
         candidates += site.getsitepackages()
     except AttributeError:
         pass
-    out: list[str] = []
-    for p in sorted({os.path.realpath(c) for c in candidates} | {os.path.abspath(c) for c in candidates}, key=len):
-        if p == "/" or p.startswith(("/usr/", "/etc/", "/proc/")) or p in ("/usr", "/etc"):
-            continue
-        if not os.path.isdir(p) or any(p == o or p.startswith(o + os.sep) for o in out):
-            continue
-        out.append(p)
-    return out
+    return _outermost([os.path.realpath(c) for c in candidates] + [os.path.abspath(c) for c in candidates])
 
 
 def _etc_args(mount_paths: list[str]) -> list[str]:
@@ -104,7 +152,7 @@ def bwrap_argv(layout: Layout, argv: list[str]) -> list[str]:
         args += ["--ro-bind", str(layout.etc_dir / own), f"/etc/{own}"]
     args += ["--proc", "/proc", "--dev", "/dev", "--ro-bind", "/sys", "/sys", "--dir", "/var", "--dir", "/run",
              "--symlink", "../run", "/var/run"]
-    roots = ["/usr", "/etc", "/opt", "/sys", "/proc", "/dev", *runtime_dirs()]
+    roots = ["/usr", "/etc", "/opt", "/sys", "/proc", "/dev", *_outermost(runtime_dirs() + layout.programs)]
     # A runtime that lives under a path the pod mounts over (the project checked
     # out under /tmp, where the pod gets its own /tmp) is bound after the mounts.
     mount_points = [m.path.rstrip("/") or "/" for m in layout.mounts]

@@ -518,8 +518,9 @@ class Kubelet:
         if not argv:
             return self._start_failed(pod, rt, c, "no command specified")
         exe = argv[0] if os.sep in argv[0] else shutil.which(argv[0], path=path)
+        image_program = exe   # None for a program on a volume (the volume brings it)
         if self.isolated and exe is not None and not os.path.exists(exe):
-            exe = self._inside(exe, mounts)  # a program on a volume: seen at its host directory
+            exe, image_program = self._inside(exe, mounts), None  # a program on a volume: seen at its host directory
         if exe is None or not os.path.exists(exe):
             return self._start_failed(pod, rt, c, f'exec: "{argv[0]}": executable file not found in $PATH')
         run_as = self._pod_user(pod, spec)
@@ -542,7 +543,8 @@ class Kubelet:
                 return self._start_failed(pod, rt, c, f"failed to write /etc/hosts: {exc}")
             c.layout = isolation.Layout(
                 netns=rt.net.netns, etc_dir=etc, workdir=workdir, run_as=run_as,
-                mounts=[isolation.Mount(h, p, p in read_only) for p, h in mounts.items()])
+                mounts=[isolation.Mount(h, p, p in read_only) for p, h in mounts.items()],
+                programs=isolation.program_dirs([image_program or "", *(rewriter(fill(p, values)) for p in image.path)]))
             # The namespaces are made as root; setpriv inside becomes the container's user.
             spawn_as = RunAs(os.geteuid(), os.getegid())
             command_argv = isolation.bwrap_argv(c.layout, argv)  # argv[0] as written: found on PATH inside
