@@ -9,8 +9,10 @@ from pathlib import Path
 
 @contextlib.contextmanager
 def sandbox_kubeconfig(_state_dir=None):
-    from gameday.bdd.targets import resolve
-    target, stop = resolve(None, None)
+    from gameday.bdd.targets import resolve, start_default_sandbox
+    from gameday.project import current
+    # none running: the project's sandbox (target.sandbox), as the admin
+    target, stop = resolve(None, None, start_sandbox=lambda: start_default_sandbox(current(required=False)))
     try:
         yield Path(target.kubeconfig)
     finally:

@@ -37,12 +37,13 @@ Feature: Deployment Procedures
   @p1 @slow @procedure:emergency-rollback
   Scenario: A bad release is rolled back to the previous version
     A broken image is rolled out; the runbook's `helm history` and `helm
-    rollback gaudi3-scale 1` put the release's own manifest back over it
-    (Helm's three-way merge restores the image). Revision 1 is the sandbox's
-    first install here; on a release with a longer history, revision 1 is
-    the oldest kept (or pruned past --history-max), not "the previous
-    version" the runbook's comment says. Line 5 follows the logs (-f) and is
-    bounded by the runbook steps.
+    rollback gaudi3-scale 1` put a manifest of the release back over it
+    (Helm's three-way merge restores the image). Revision 1 is the first
+    install of the sandbox's three revisions, not "the previous version"
+    the runbook's comment says: the platform recovers, and `gameday runbook
+    check` reports line 2 (its `afterwards` expectation). Past
+    --history-max, revision 1 is pruned and the line fails outright.
+    Line 5 follows the logs (-f) and is bounded by the runbook steps.
 
     Given the alert "PodCrashLooping" is not firing
     When the fault "failing-rollout" is injected

@@ -3,11 +3,13 @@
 findings with checked corrections; an edited copy changes what the step runs;
 a mutating procedure leaves the platform as it found it."""
 import json
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from kubernetes.client.rest import ApiException
 
 from gameday.bdd.library import StepFailed
 from gameday.runbook import settings as settings_mod
@@ -204,6 +206,17 @@ def release_of_its_own(target):
     finally:
         target.helm(["uninstall", "gaudi3-scale", "-n", PROMOTE_NS, "--wait", "--timeout", "120s"], timeout=150)
         target.core().delete_namespace(PROMOTE_NS)
+        # A namespace goes away after its objects: the next test makes it anew.
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                target.core().read_namespace(PROMOTE_NS)
+            except ApiException as exc:
+                if exc.status == 404:
+                    break
+                raise
+            assert time.monotonic() < deadline, f"namespace {PROMOTE_NS} still there after 180 s"
+            time.sleep(0.5)   # polls the condition above; the bound is the deadline
 
 
 def load_runbook_text(text: str):
@@ -265,6 +278,55 @@ def test_the_promote_leaves_the_stable_api_on_the_charts_default_tag(target, tmp
     after = written.lines[2]
     assert after.text.startswith("(afterwards) the stable API runs the release the canary ran")
     assert after.verdict == "failed" and "api:0.1.0" in after.output_head, (after.reason, after.output_head)
+    assert [l.verdict for l in corrected.lines] == ["passed", "passed", "passed"], \
+        [(l.text, l.reason, l.output_head) for l in corrected.lines]
+
+
+def _emergency_rollback(line_2: str | None = None) -> str:
+    """The seed runbook's Emergency Rollback lines 1-2 (history, rollback) as
+    written, or with line 2 replaced, in the test's namespace."""
+    seed = (ROOT / "runbook" / "gaudi3-scale-runbook.md").read_text()
+    proc = load_runbook_text(seed).procedure("Emergency Rollback")
+    history, rollback = [u.text.strip() for u in proc.units if u.kind == "command"][:2]
+    assert rollback == "helm rollback gaudi3-scale 1 -n gaudi3-scale", rollback
+    lines = [history, line_2 or rollback]
+    body = "\n\n".join(l.replace("-n gaudi3-scale", f"-n {PROMOTE_NS}") for l in lines)
+    return f"# Copy\n\n## Deployment Procedures\n\n### Emergency Rollback\n```bash\n{body}\n```\n"
+
+
+def test_the_rollback_to_revision_1_is_not_the_previous_version(target, tmp_path, release_of_its_own):
+    """Finding: Emergency Rollback line 2 says "Rollback to previous version" but
+    rolls back to revision 1, the first install: on a release with three
+    revisions (as the sandbox's production has) that is not the previous
+    version. The same line without the revision (`helm rollback RELEASE`,
+    as the runbook's Immediate Mitigation writes it) goes back to revision 2."""
+    from gameday.sandbox import releases
+    from gameday.sandbox.config import ReleaseConfig
+    chart = ROOT / "deploy" / "helm" / "gaudi3-scale"
+    rel = ReleaseConfig("gaudi3-scale", chart, PROMOTE_NS, (chart / "values-staging.yaml",))
+    for _ in range(2):   # revisions 2 and 3
+        proc = target.helm(releases.upgrade_argv("helm", rel)[1:] + ["--wait", "--timeout", "180s"], timeout=200)
+        assert proc.returncode == 0, proc.stderr
+    results = {}
+    for name, line_2 in (("as written", None), ("corrected", f"helm rollback gaudi3-scale -n {PROMOTE_NS}")):
+        folder = tmp_path / name.replace(" ", "-")
+        path = _repo_with(folder, _emergency_rollback(line_2))
+        settings_mod.beside(path).write_text(SETTINGS.replace(
+            "helm history gaudi3-scale -n gaudi3-scale -o json", f"helm history gaudi3-scale -n {PROMOTE_NS} -o json"))
+        history = target.helm(["history", "gaudi3-scale", "-n", PROMOTE_NS, "-o", "json"], timeout=60)
+        before = max(r["revision"] for r in json.loads(history.stdout) if r["status"] == "deployed")
+        checker = Checker(path, settings_mod.load(path), target, folder / "reports")
+        try:
+            results[name] = checker.run().procedures[0]
+        finally:
+            checker.close()
+        # the check put the release back on the revision it found
+        assert any(f"rolled back to revision {before}" in r for r in results[name].restored), results[name].restored
+    written, corrected = results["as written"], results["corrected"]
+    assert [l.verdict for l in written.lines[:2]] == ["passed", "passed"], [(l.reason, l.output_head) for l in written.lines]
+    after = written.lines[2]
+    assert after.text.startswith("(afterwards) the release is back on the previous version")
+    assert after.verdict == "failed" and "Rollback to 1" in after.output_head, (after.reason, after.output_head)
     assert [l.verdict for l in corrected.lines] == ["passed", "passed", "passed"], \
         [(l.text, l.reason, l.output_head) for l in corrected.lines]
 

@@ -63,13 +63,14 @@ def test_no_releases_key_and_an_empty_list_mean_no_releases(conf):
     assert config.load(conf).releases == ()
 
 
-def test_the_shipped_sandbox_config_installs_production_twice_and_staging():
+def test_the_shipped_sandbox_config_installs_production_three_times_and_staging():
+    """Production gets a history of three revisions: its previous version (2)
+    is not its first install (1), as on a release with a few upgrades."""
     got = config.load(ROOT / "deploy" / "sandbox" / "sandbox.yaml").releases
     chart = (ROOT / "deploy" / "helm" / "gaudi3-scale").resolve()
     assert [(r.name, r.namespace, r.chart) for r in got] == [
-        ("gaudi3-scale", "gaudi3-scale", chart), ("gaudi3-scale", "gaudi3-scale", chart),
-        ("gaudi3-scale", "gaudi3-scale-staging", chart)]
-    assert got[2].values == (chart / "values-staging.yaml",)
+        ("gaudi3-scale", "gaudi3-scale", chart)] * 3 + [("gaudi3-scale", "gaudi3-scale-staging", chart)]
+    assert got[3].values == (chart / "values-staging.yaml",)
 
 
 GOOD = "{name: shop, chart: ../charts/shop, namespace: shop}"
