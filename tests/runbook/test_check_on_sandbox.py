@@ -312,7 +312,7 @@ def test_the_rollback_to_revision_1_is_not_the_previous_version(target, tmp_path
         folder = tmp_path / name.replace(" ", "-")
         path = _repo_with(folder, _emergency_rollback(line_2))
         settings_mod.beside(path).write_text(SETTINGS.replace(
-            "helm history gaudi3-scale -n gaudi3-scale -o json", f"helm history gaudi3-scale -n {PROMOTE_NS} -o json"))
+            "helm history gaudi3-scale -n gaudi3-scale --max 2", f"helm history gaudi3-scale -n {PROMOTE_NS} --max 2"))
         history = target.helm(["history", "gaudi3-scale", "-n", PROMOTE_NS, "-o", "json"], timeout=60)
         before = max(r["revision"] for r in json.loads(history.stdout) if r["status"] == "deployed")
         checker = Checker(path, settings_mod.load(path), target, folder / "reports")

@@ -78,3 +78,22 @@ def test_skipped_and_bounded_lines(tmp_path):
     units = split_block(text)
     assert judge_unit("t", units[1], s).verdict == "skipped"
     assert s.duration_s < 50
+
+
+def test_a_program_reached_through_a_link_under_tmp_runs_in_the_session(tmp_path, monkeypatch):
+    """The session has its own /tmp: a program found on PATH as a link under
+    /tmp (a checkout's venv python3 -> the Python it was made from) is linked
+    by the file it names, and a program file under /tmp by its inode."""
+    if not str(tmp_path.resolve()).startswith("/tmp/"):
+        pytest.skip("the test's folder is not under /tmp")
+    bindir = tmp_path / "venv" / "bin"
+    bindir.mkdir(parents=True)
+    (bindir / "gdlinked").symlink_to(shutil.which("printf"))      # the real file lies outside /tmp
+    own = bindir / "gdown"
+    own.write_text("#!/bin/sh\necho own:$1\n")
+    own.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    ws = Workspace(tmp_path / "ws", repo_source=None)
+    ws.prepare({"gdlinked", "gdown"})
+    s = run_block(ws, "gdlinked 'linked:%s\\n' ok\ngdown ok\n", "b")
+    assert "linked:ok" in s.output and "own:ok" in s.output, s.output

@@ -167,13 +167,18 @@ class Workspace:
             if not found:
                 continue
             real = os.path.realpath(found)
-            if real.startswith(("/tmp/", "/var/log/", "/backup/")):
-                # the session has its own /tmp, /var/log and /backup: a program there (a checkout's
-                # virtual environment under /tmp) is linked in by its inode, not by its path
+            private = ("/tmp/", "/var/log/", "/backup/")   # the session has its own of these
+            if real.startswith(private):
+                # a program there (a checkout's virtual environment under /tmp) is
+                # linked in by its inode, not by its path
                 try:
                     os.link(real, bindir / name)
                 except OSError:
                     shutil.copy2(real, bindir / name)
+            elif found.startswith(private):
+                # a link there (a checkout's venv python3 -> the Python it was made
+                # from) would dangle in the session: link to the file it names
+                (bindir / name).symlink_to(real)
             else:
                 (bindir / name).symlink_to(found)
 
