@@ -83,6 +83,7 @@ def carry_out(run, heading: str, lines: str | None = None, runbook: Path | None 
         # the procedure's must_appear/must_not_appear are about its whole output:
         # a part of it is judged by its own lines and the scenario's Then steps
         result.lines = [l for l in result.lines if l.text != "(expected output)"]
+    seeing_the_fault(result.lines)
     _record(run, proc.slug, result.lines)
     text_out = "".join(l.output_head for l in result.lines)
     run.last_output = CommandResult(["bash", str(path)], 0, text_out, "")
@@ -101,3 +102,26 @@ def _record(run, slug: str, lines: list[LineResult]) -> None:
             if l.verdict in ("passed", "failed", "interactive"):
                 fh.write(json.dumps({"procedure": slug, "line": l.line, "scenario": run.name, "verdict": l.verdict,
                                      "t": time.time()}) + "\n")
+
+
+def seeing_the_fault(lines) -> None:
+    """In a scenario the platform is broken on purpose. A diagnostic line
+    whose `|| echo "TEXT"` fallback was taken only because its command
+    failed (`curl -f .../health || echo "API DOWN"` while every API pod is
+    gone) is the runbook seeing the fault, as the operator would, and so is
+    the procedure's steady-state `must_not_appear: [TEXT]`. Whether the
+    outage is still on when the line runs is a race with the platform's own
+    recovery, so neither is judged here: the scenario's Then steps judge the
+    outcome, and `gameday runbook check` (steady state) judges both."""
+    seen = set()
+    for l in lines:
+        if l.fallback_taken and l.verdict == "failed" and l.reason.startswith("fallback ") \
+                and ";" not in l.reason:
+            fb = l.reason.split('"')[1] if l.reason.count('"') >= 2 else ""
+            seen.add(fb)
+            l.verdict, l.reason = "passed", f"{l.reason} (the runbook seeing the scenario's fault)"
+    for l in lines:
+        if l.text == "(expected output)" and l.verdict == "failed":
+            parts = l.reason.split("; ")
+            if parts and all(p.startswith("shows ") and p[len("shows "):].strip("'\"") in seen for p in parts):
+                l.verdict, l.reason = "passed", f"{l.reason} (the fallback that saw the scenario's fault)"
