@@ -89,6 +89,31 @@ def test_pod_kill(cfg, ledger, api, web):
     assert state["id"] not in _ledger_entries(core, ledger)
 
 
+def test_pod_kill_over_a_duration_kills_the_replacements_too(cfg, ledger, api, web):
+    # A P0 outage: every pod, and each one the Deployment starts in its place,
+    # for the duration. Killed once, the replacements would serve again
+    # within a second or two.
+    core, _ = api
+    started = time.monotonic()
+    kind, p, state = _inject(cfg, ledger, "pod-kill", selector="app=web", namespace=NS, all=True,
+                             duration="3s", every="250ms")
+    assert time.monotonic() - started >= 3.0
+    first = {n for n in state["killed"]}
+    assert len(first) > 2, f"only the first pods were killed: {state['killed']}"  # replacements too
+    kind.rollback(cfg, state, **p)
+    assert state["id"] not in _ledger_entries(core, ledger)
+
+
+def test_pod_kill_every_must_fit_its_duration():
+    from gameday.errors import UserError
+    with pytest.raises(UserError, match="'every' must be between 50ms and the duration"):
+        KINDS["pod-kill"].validate({"selector": "app=web", "namespace": NS, "duration": "2s", "every": "5s"}, "test")
+    with pytest.raises(UserError, match="'every' must be between"):
+        KINDS["pod-kill"].validate({"selector": "app=web", "namespace": NS, "duration": "2s", "every": "1ms"}, "test")
+    ok = KINDS["pod-kill"].validate({"selector": "app=web", "namespace": NS, "duration": "10s", "every": "250ms"}, "t")
+    assert ok["duration"] == 10.0 and ok["every"] == 0.25
+
+
 SUPERVISED = {"metadata": {"name": "supervised", "labels": {"app": "supervised"}}, "spec": {
     "terminationGracePeriodSeconds": 1,
     "containers": [{"name": "main", "image": "gameday-test/shell:1",

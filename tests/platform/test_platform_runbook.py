@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from test_platform_sandbox import NS, WAIT, http, kubectl, wait_for
+from test_platform_sandbox import NS, WAIT, http, kubectl, wait_for, wait_for_job
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
@@ -124,7 +124,7 @@ def test_trainer_hl_smi_metrics_and_latest_checkpoint(sandbox, api):
 
     status, job = http("POST", api + "/jobs", {"name": "runbook-checkpoint", "steps": 20})
     assert status == 201, job
-    wait_for(lambda: http("GET", f"{api}/jobs/{job['id']}")[1].get("status") == "completed", what="job completed")
+    wait_for_job(api, job["id"], what="job completed")
     keys = kexec(sandbox, "deployment/gaudi3-scale-trainer", NS, "python", "-c",
                  "import torch; print(torch.load('/app/models/latest.ckpt').keys())")
     assert keys.returncode == 0, keys.stderr

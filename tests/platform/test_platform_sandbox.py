@@ -48,6 +48,31 @@ def wait_for(fn, timeout: float = WAIT, interval: float = 0.5, what: str = "cond
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
 
 
+def wait_for_job(api: str, job_id, what: str, stall: float = WAIT, cap: float = 540.0) -> dict:
+    """The job, once completed. The trainer takes queued jobs oldest first and
+    the drills before this test leave their load's jobs queued (a long drill
+    under load leaves a few hundred), so the bound is on progress: fail when
+    neither the jobs ahead of this one nor its own steps moved for `stall`
+    seconds, or after `cap` seconds in all."""
+    start = last_move = time.monotonic()
+    seen = None
+    while True:
+        job = http("GET", f"{api}/jobs/{job_id}")[1]
+        if job.get("status") == "completed":
+            return job
+        listed = [j for status in ("queued", "running")
+                  for j in http("GET", f"{api}/jobs?status={status}&limit=1000")[1].get("jobs", [])]
+        ahead = sum(1 for j in listed if int(j.get("id", 0)) < int(job_id))
+        now = time.monotonic()
+        state = (ahead, job.get("status"), job.get("progress_step"))
+        if state != seen:
+            seen, last_move = state, now
+        if now - last_move > stall or now - start > cap:
+            raise AssertionError(f"timed out after {now - start:.0f}s waiting for {what} "
+                                 f"({ahead} jobs ahead; nothing moved for {now - last_move:.0f}s; last: {job!r})")
+        time.sleep(1.0)
+
+
 def kubectl(sandbox, *args: str, check: bool = True) -> str:
     out = subprocess.run(["kubectl", *args], env=dict(os.environ, KUBECONFIG=str(sandbox.kubeconfig)),
                          capture_output=True, text=True, timeout=120)
@@ -106,8 +131,7 @@ def test_health_answers_through_the_api_host_port(urls):
 def test_a_posted_job_completes(urls):
     status, job = http("POST", urls["api"] + "/jobs", {"name": "sandbox-smoke", "steps": 20})
     assert status == 201, job
-    done = wait_for(lambda: (lambda r: r[1] if r[1].get("status") == "completed" else None)(
-        http("GET", f"{urls['api']}/jobs/{job['id']}")), what=f"job {job['id']} completed")
+    done = wait_for_job(urls["api"], job["id"], what=f"job {job['id']} completed")
     assert done["progress_step"] == 20 and done["loss"] is not None
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -58,6 +59,7 @@ def _handler_class():
             self.in_method = False
             self.in_rollbacks = False
             self.before_met: bool | None = None
+            self.started: dict[str, float] = {}
 
         def start_method(self, experiment) -> None:
             self.in_method = True
@@ -80,6 +82,10 @@ def _handler_class():
                                          reason=f"experiment hypothesis not met: {', '.join(map(str, failed)) or 'probe failed'}")
 
         def start_activity(self, activity) -> None:
+            # A fault's clock starts when its action starts: an action that
+            # holds its fault (a pod-kill over a duration) returns only when
+            # the fault is over, and what the fault set off happened before.
+            self.started[activity.get("name", "?")] = time.time()
             if self.in_rollbacks:
                 self.drill.timeline.emit(Kinds.rollback_started, fault=f"experiment:{activity.get('name')}")
             if self.in_method and activity.get("name") in self.steps:
@@ -98,7 +104,7 @@ def _handler_class():
                 self.drill.timeline.emit(Kinds.step_finished, step=name, ok=ok,
                                          **({} if ok else {"error": str((run or {}).get("exception", ""))[-300:]}))
             elif activity.get("type") == "action" and ok:
-                self.drill.mark_fault(name)
+                self.drill.mark_fault(name, t=self.started.get(name))
 
     return TimelineEvents
 

@@ -318,8 +318,11 @@ class Drill:
         self.start_watchers()
         state: dict[str, Any] = {}
         self.rollbacks.register(fault, lambda: r.kind.rollback(self.configuration, state, **r.params))
+        # The fault's clock starts with its injection: a kind that holds its
+        # fault (pod-kill over a duration) returns when the fault is over.
+        started = time.time()
         state.update(r.kind.inject(self.configuration, self.ledger, **r.params) or {})
-        self.mark_fault(fault, **r.params)
+        self.mark_fault(fault, t=started, **r.params)
         return state
 
     def _alert_after_fault(self, name: str) -> Event | None:

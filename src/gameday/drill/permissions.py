@@ -137,6 +137,8 @@ PROVIDER_NEEDS: dict[str, Callable[[dict], list[Need]]] = {
     "gameday.chaos.alerts.alert_firing": _alerts,
     "gameday.chaos.alerts.alert_not_firing": _alerts,
     "gameday.faults.actions.node_drain": lambda a: for_fault("node-drain", a),
+    "gameday.faults.actions.pod_kill": lambda a: for_fault("pod-kill", a),
+    "gameday.faults.actions.rollback_pod_kill": lambda a: [],
     "gameday.faults.actions.rollback_node_drain": lambda a: _n("list patch", "", "nodes", None, "uncordon"),
     # chaostoolkit-kubernetes
     "chaosk8s.pod.actions.terminate_pods": lambda a: _n("list delete", "", "pods", _ns(a), "terminate pods"),

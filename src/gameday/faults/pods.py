@@ -38,9 +38,13 @@ def _check_kill(p: dict, where: str) -> None:
     chosen = [k for k in ("count", "percent") if p.get(k) is not None] + (["all"] if p.get("all") else [])
     if len(chosen) > 1:
         raise UserError(f"{where}: give one of count, all, percent (got {', '.join(chosen)})")
+    if p.get("duration") and not 0.05 <= (p.get("every") or 0) <= p["duration"]:
+        raise UserError(f"{where}: parameter 'every' must be between 50ms and the duration "
+                        f"({p['duration']:g}s), got {p.get('every')!r}")
 
 
-def _kill(configuration, ledger, fault_id, selector, namespace, count=None, all=False, percent=None, grace=0, **_):
+def _kill(configuration, ledger, fault_id, selector, namespace, count=None, all=False, percent=None, grace=0,
+          duration=0.0, every=1.0, **_):
     pods = _running(configuration, selector, namespace)
     if not pods:
         raise UserError(f"pod-kill: no running pod matches {selector!r} in namespace {namespace}")
@@ -48,7 +52,38 @@ def _kill(configuration, ledger, fault_id, selector, namespace, count=None, all=
     api = core(configuration)
     for p in victims:
         ignore_not_found(api.delete_namespaced_pod, p.metadata.name, namespace, grace_period_seconds=int(grace))
-    return {"killed": [p.metadata.name for p in victims]}
+    killed = [p.metadata.name for p in victims]
+    if duration:
+        killed += _keep_killing(configuration, selector, namespace, count, all, percent, grace, duration, every,
+                                set(killed))
+    return {"killed": killed}
+
+
+def _keep_killing(configuration, selector, namespace, count, all_, percent, grace, duration, every, seen) -> list[str]:
+    """For `duration` seconds, each `every` seconds, kill the same share of
+    the pods that match again, replacements included, whether started or
+    still starting (LitmusChaos's pod-delete over a chaos duration): an
+    outage that lasts, not a blip the controller heals before anyone sees
+    it. Bounded by `duration`; Ctrl-C or SIGTERM stops it at once, and
+    nothing is left to undo (the controller brings the pods back)."""
+    import time
+    api = core(configuration)
+    deadline = time.monotonic() + duration
+    killed: list[str] = []
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return killed
+        time.sleep(min(every, left))
+        if time.monotonic() >= deadline:
+            return killed
+        pods = [p for p in api.list_namespaced_pod(namespace, label_selector=selector, _request_timeout=10).items
+                if not p.metadata.deletion_timestamp and p.status and p.status.phase in ("Pending", "Running")]
+        for p in random.sample(pods, how_many(len(pods), count, all_, percent)):
+            ignore_not_found(api.delete_namespaced_pod, p.metadata.name, namespace, grace_period_seconds=int(grace))
+            if p.metadata.name not in seen:
+                seen.add(p.metadata.name)
+                killed.append(p.metadata.name)
 
 
 def _no_rollback(configuration, state, **_):
@@ -63,6 +98,9 @@ POD_KILL = FaultKind(
         Param("all", "bool", "every matching pod", False),
         Param("percent", "percent", "this share of the matching pods, rounded up", None),
         Param("grace", "int", "termination grace period in seconds", 0),
+        Param("duration", "duration", "keep killing the pods that match, replacements too, for this long "
+                                      "(0: once)", 0.0),
+        Param("every", "duration", "with a duration: how often to kill them again", 1.0),
     ),
     "none needed: the pods' controller replaces them (the drill waits for it in its steady state)",
     _kill, _no_rollback, _check_kill)
