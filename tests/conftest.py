@@ -3,6 +3,8 @@
 test manifests), each in its own state directory."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from gameday.sandbox.testing import bare_sandbox, sandbox  # noqa: F401  (fixtures)
@@ -48,6 +50,18 @@ def _uses_bare(item) -> bool:
 
 def pytest_collection_modifyitems(session, config, items):
     items.sort(key=_group)
+    # `make test` runs the suite in two parts at once: the tests without a
+    # sandbox (GAMEDAY_TEST_PART=unit) beside those with one (=sandbox),
+    # which still run one sandbox at a time. Unset: everything, in order.
+    part = os.environ.get("GAMEDAY_TEST_PART", "")
+    if part not in ("", "unit", "sandbox"):
+        raise pytest.UsageError(f"GAMEDAY_TEST_PART must be unit or sandbox, got {part!r}")
+    if part:
+        keep = [i for i in items if (_group(i) == 0) == (part == "unit")]
+        dropped = [i for i in items if (_group(i) == 0) != (part == "unit")]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 
 @pytest.hookimpl(trylast=True)
