@@ -115,13 +115,9 @@ def seeing_the_fault(lines) -> None:
     outcome, and `gameday runbook check` (steady state) judges both."""
     seen = set()
     for l in lines:
-        if l.fallback_taken and l.verdict == "failed" and l.reason.startswith("fallback ") \
-                and ";" not in l.reason:
-            fb = l.reason.split('"')[1] if l.reason.count('"') >= 2 else ""
-            seen.add(fb)
+        if l.verdict == "failed" and l.fallback_taken and l.fallback and not l.failures:
+            seen.add(l.fallback)
             l.verdict, l.reason = "passed", f"{l.reason} (the runbook seeing the scenario's fault)"
     for l in lines:
-        if l.text == "(expected output)" and l.verdict == "failed":
-            parts = l.reason.split("; ")
-            if parts and all(p.startswith("shows ") and p[len("shows "):].strip("'\"") in seen for p in parts):
-                l.verdict, l.reason = "passed", f"{l.reason} (the fallback that saw the scenario's fault)"
+        if l.verdict == "failed" and l.present and not l.missing and set(l.present) <= seen:
+            l.verdict, l.reason = "passed", f"{l.reason} (the fallback that saw the scenario's fault)"

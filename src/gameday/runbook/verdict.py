@@ -40,6 +40,14 @@ class LineResult:
     correction: str = ""
     correction_verdict: str = ""
     correction_output: str = ""
+    # What the verdict was made of, for those that weigh it again (a scenario
+    # whose own fault a diagnostic saw): the fallback text when a fallback
+    # that the expectations do not allow was taken, the line's other failures,
+    # and for "(expected output)" the texts missing and shown against them.
+    fallback: str = ""
+    failures: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    present: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -154,12 +162,14 @@ def judge_unit(procedure: str, unit: Unit, session: SessionResult, expectation: 
                           + (", stopped by the bound" if bounded else f", exited {last_status}: {_last_line(output)}"))
             return res
     expected = exp.exit_codes.get(unit.first_line)
+    fallback_failure = ""
     if res.fallback_taken:
         fb = unit.fallback or ""
         if fb not in exp.fallback_ok:
             failed_cmd = next((p for p in res.parts[0] if p.status), None) if res.parts else None
-            failures.insert(0, f"fallback \"{fb}\" taken" + (f": {failed_cmd.program} exited {failed_cmd.status}"
-                                                              if failed_cmd else ""))
+            res.fallback = fb
+            fallback_failure = f"fallback \"{fb}\" taken" + (f": {failed_cmd.program} exited {failed_cmd.status}"
+                                                              if failed_cmd else "")
     elif expected is not None:
         if last_status != expected:
             failures.insert(0, f"exited {last_status}, expected {expected}")
@@ -173,9 +183,12 @@ def judge_unit(procedure: str, unit: Unit, session: SessionResult, expectation: 
     missing = [p for p in unit.programs if "/" in p and last_status == 127 and "No such file" in output]
     if missing:
         failures = [f"the runbook's repository has no {missing[0]} (run from the runbook's folder)"]
-    if failures:
+        fallback_failure = ""
+    res.failures = list(dict.fromkeys(failures))
+    if fallback_failure or failures:
         res.verdict = "failed"
-        res.reason = "; ".join(dict.fromkeys(failures)) + (f": {_last_line(output)}" if output.strip() else "")
+        res.reason = "; ".join([*([fallback_failure] if fallback_failure else []), *res.failures]) + \
+            (f": {_last_line(output)}" if output.strip() else "")
     elif unit.interactive:
         res.reason = f"{unit.interactive}: ran with stdin closed and a bound"
     return res
@@ -196,7 +209,7 @@ def procedure_expectations(procedure: str, output: str, exp: Expectation | None,
         return None
     missing = [m for m in exp.must_appear if m not in output]
     present = [m for m in exp.must_not_appear if m in output]
-    res = LineResult(procedure, line, line, "(expected output)", "passed")
+    res = LineResult(procedure, line, line, "(expected output)", "passed", missing=missing, present=present)
     if missing or present:
         res.verdict = "failed"
         res.reason = "; ".join([*(f"missing {m!r}" for m in missing), *(f"shows {m!r}" for m in present)])
