@@ -46,6 +46,18 @@ def test_writer_flushes_each_event_and_reader_round_trips(tmp_path):
     assert [e.kind for e in seen] == ["drill_started", "fault_injected"]
 
 
+def test_reader_gives_events_in_the_order_of_their_times(tmp_path):
+    # A held fault (pod-kill over a duration) is written when it ends, dated
+    # from its start: the alert it set off is already in the file.
+    path = tmp_path / "t.jsonl"
+    with TimelineWriter(path) as w:
+        w.emit("drill_started", t=1.0, drill="d")
+        w.emit("alert_firing", t=4.0, alert="ApiDown")
+        w.emit(Kinds.fault_injected, t=2.0, fault="kill-all-api-pods")
+        w.emit("alert_resolved", t=4.0, alert="ApiDown")
+    assert [e.kind for e in read(path)] == ["drill_started", "fault_injected", "alert_firing", "alert_resolved"]
+
+
 def test_reader_tolerates_a_truncated_last_line_but_not_damage_in_the_middle():
     good = '{"t": 1, "kind": "drill_started", "drill": "d"}'
     assert len(parse_lines([good, '{"t": 2, "kind": "fau'])) == 1

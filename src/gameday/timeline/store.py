@@ -77,6 +77,9 @@ def parse_lines(lines: Iterable[str]) -> list[Event]:
 
 
 def read(path: str | os.PathLike) -> list[Event]:
-    """Read a timeline file (tolerates a truncated last line)."""
+    """Read a timeline file (tolerates a truncated last line), in the order
+    of the events' times: an event is written when it is known, and a fault
+    held for a while (a pod-kill over a duration) is known when it ends but
+    dated from its start."""
     with open(path, encoding="utf-8", errors="replace") as f:
-        return parse_lines(f.read().split("\n"))
+        return sorted(parse_lines(f.read().split("\n")), key=lambda e: e.t)
