@@ -48,8 +48,16 @@ def _uses_bare(item) -> bool:
     return bool(set(getattr(item, "fixturenames", ())).intersection(_BARE))
 
 
+def _order(item) -> tuple[int, int]:
+    # Of the platform sandbox's tests, the platform's own first: the drills
+    # after them keep Locust's load on the API, and the jobs it submits queue
+    # up ahead of any job a later test submits and waits for.
+    group = _group(item)
+    return group, int(group == 3 and not item.nodeid.startswith("tests/platform/"))
+
+
 def pytest_collection_modifyitems(session, config, items):
-    items.sort(key=_group)
+    items.sort(key=_order)
     # `make test` runs the suite in two parts at once: the tests without a
     # sandbox (GAMEDAY_TEST_PART=unit) beside those with one (=sandbox),
     # which still run one sandbox at a time. Unset: everything, in order.
