@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -56,6 +58,21 @@ def test_up_status_url_down_leaves_no_process(sbdir):
     assert after.returncode == 2 and after.stderr.count("\n") == 1 and "no sandbox is running" in after.stderr
 
 
+def _accepted(port: int) -> bool:
+    """The listening socket's accept queue is empty (ss: a LISTEN socket's
+    Recv-Q is its queue): the proxy has taken the connection in."""
+    out = subprocess.run(["ss", "-Hltn", f"sport = :{port}"], capture_output=True, text=True, timeout=30).stdout
+    return bool(out.strip()) and all(line.split()[1] == "0" for line in out.splitlines() if line.strip())
+
+
+def _answers(url) -> bool:
+    try:
+        with urllib.request.urlopen(url.geturl(), timeout=5) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
 def test_foreground_sigterm_stops_everything(sbdir):
     state = (sbdir / "fg").resolve()
     env = dict(os.environ, GAMEDAY_SANDBOX_DIR=str(state))
@@ -66,8 +83,19 @@ def test_foreground_sigterm_stops_everything(sbdir):
         line = proc.stdout.readline()  # the kubeconfig path, once ready
         assert line.strip().endswith("kubeconfig"), proc.stderr.read() if proc.poll() is not None else line
         assert len(leftover_processes(state)) >= 3
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=120) == 0
+        # A client connected through a Service's proxy when the sandbox stops:
+        # its connection is closed and its handler finished, not left pending.
+        url = urllib.parse.urlsplit(gameday(state, "url", "web", "-n", "sbtest").stdout.strip())
+        eventually(lambda: _answers(url), what="the web Service answers")
+        client = socket.create_connection((url.hostname, url.port), timeout=10)
+        try:
+            eventually(lambda: _accepted(url.port), what="the proxy accepted the connection")
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=120) == 0
+        finally:
+            client.close()
+        err = proc.stderr.read()
+        assert "Task was destroyed but it is pending" not in err, err[-2000:]
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -223,6 +223,14 @@ class ServiceProxies(Controller):
             for conn in list(self.conns):
                 for w in conn.writers:
                     w.close()
+            # The connections' handlers end here, not with the loop left
+            # stopped under them ("Task was destroyed but it is pending").
+            me = asyncio.current_task()
+            handlers = [t for t in asyncio.all_tasks() if t is not me and not t.done()]
+            for t in handlers:
+                t.cancel()
+            if handlers:
+                await asyncio.wait(handlers, timeout=3)
         try:
             asyncio.run_coroutine_threadsafe(close_all(), self.loop).result(timeout=5)
         except Exception:
