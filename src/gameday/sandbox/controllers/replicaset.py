@@ -10,15 +10,28 @@ from .base import Controller, is_pod_active, is_pod_ready, owner_key_of, owner_u
 from .podtemplate import is_available, new_pod, parse_time
 
 
-def deletion_rank(pod: dict) -> tuple:
+def deletion_rank(pod: dict, colocated: int = 1) -> tuple:
     """Pods to delete first sort first: unscheduled, pending, not ready, then
-    the most recently ready / created (as the ReplicaSet controller ranks them)."""
+    those doubled up with more of their siblings on one node (`colocated`:
+    the owner's active pods on its node), then the most restarted and the
+    most recently created (as the ReplicaSet controller ranks them: a scale-in
+    keeps the replicas spread)."""
     status = pod.get("status", {})
     phase_rank = {"Pending": 0, "Unknown": 1, "Running": 2}.get(status.get("phase"), 0)
     restarts = sum(c.get("restartCount", 0) for c in status.get("containerStatuses") or [])
     created = parse_time(pod["metadata"].get("creationTimestamp")) or 0
     return (1 if pod.get("spec", {}).get("nodeName") else 0, phase_rank, 1 if is_pod_ready(pod) else 0,
-            -restarts, -created, pod["metadata"]["name"])
+            -colocated, -restarts, -created, pod["metadata"]["name"])
+
+
+def ranked_for_deletion(active: list[dict]) -> list[dict]:
+    """The owner's active pods, those to delete first first."""
+    on_node: dict[str, int] = {}
+    for p in active:
+        node = p.get("spec", {}).get("nodeName")
+        if node:
+            on_node[node] = on_node.get(node, 0) + 1
+    return sorted(active, key=lambda p: deletion_rank(p, on_node.get(p.get("spec", {}).get("nodeName") or "", 1)))
 
 
 class ReplicaSetController(Controller):
@@ -58,7 +71,7 @@ class ReplicaSetController(Controller):
                 record_event(self.store, rs, "SuccessfulCreate", f"Created pod: {created['metadata']['name']}",
                              component="replicaset-controller")
         elif diff < 0:
-            for pod in sorted(active, key=deletion_rank)[:-diff]:
+            for pod in ranked_for_deletion(active)[:-diff]:
                 try:
                     self.store.delete(POD, ns, pod["metadata"]["name"])
                 except ApiError:
